@@ -1,0 +1,370 @@
+"""Data for the course: image sets, 2-D toy distributions, tf.data pipelines.
+
+Taught in lesson 00 ("Start here"); every later lesson imports it.
+
+Images are looked up offline first, in this order:
+
+1. an explicit ``path=`` argument,
+2. the folder named by ``$GAN_LESSONS_DATA`` (or its ``<name>/`` subfolder),
+3. ``/usr/share/datasets/fashion-mnist`` (Debian/Ubuntu package ``dataset-fashion-mnist``),
+4. the Keras cache (``~/.keras/datasets/...``),
+5. a download whose SHA-256 is checked before the file is used.
+
+IDX files are parsed here with NumPy; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+DATASETS = ("fashion_mnist", "mnist", "digits")
+SPLITS = ("train", "test")
+TOY_2D = ("ring", "grid", "moons", "line")
+
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+DIGIT_CLASSES = tuple(str(i) for i in range(10))
+
+DEBIAN_FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+DOWNLOAD_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+"""Where missing files are downloaded from (tests point it at a local folder)."""
+
+_IDX_NAMES = {
+    ("train", "images"): "train-images-idx3-ubyte",
+    ("train", "labels"): "train-labels-idx1-ubyte",
+    ("test", "images"): "t10k-images-idx3-ubyte",
+    ("test", "labels"): "t10k-labels-idx1-ubyte",
+}
+# SHA-256 of the *decompressed* Fashion-MNIST IDX files: the same whether the
+# file came gzipped from Debian, from the Keras cache or from the download.
+FASHION_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+MNIST_NPZ = "mnist.npz"
+MNIST_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
+_COUNTS = {("train",): 60000, ("test",): 10000}
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The data set is nowhere offline and could not be downloaded."""
+
+
+class CorruptDataError(ValueError):
+    """A data file has the wrong checksum, magic number or size."""
+
+
+# --------------------------------------------------------------------------- checks
+def _check_name(name) -> str:
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"name={name!r} is not a data set here; expected one of {', '.join(DATASETS)}")
+    return name
+
+
+def _check_split(split) -> str:
+    if not isinstance(split, str) or split not in SPLITS:
+        raise ValueError(f"split={split!r} is not valid; expected 'train' or 'test'")
+    return split
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_bytes(path: Path) -> bytes:
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise CorruptDataError(f"{path}: not a readable gzip file ({err})") from err
+    return raw
+
+
+def parse_idx(raw: bytes, source: str = "<bytes>") -> np.ndarray:
+    """Parse an IDX file (the MNIST format) from bytes into a uint8 array (lesson 00)."""
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise CorruptDataError(f"{source}: bad IDX magic number (expected 0x0000 0x08 ndim)")
+    dtype_code, ndim = raw[2], raw[3]
+    if dtype_code != 0x08:
+        raise CorruptDataError(f"{source}: IDX data type 0x{dtype_code:02x}, expected 0x08 (unsigned byte)")
+    if ndim not in (1, 3):
+        raise CorruptDataError(f"{source}: IDX with {ndim} dimensions, expected 1 (labels) or 3 (images)")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise CorruptDataError(f"{source}: truncated IDX header")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(shape))
+    if len(raw) - header != expected:
+        raise CorruptDataError(
+            f"{source}: IDX header says {shape} ({expected} bytes) but the file holds {len(raw) - header}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find_idx(folder: Path, base: str) -> Path | None:
+    for candidate in (folder / base, folder / (base + ".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def candidate_dirs(name: str, path=None) -> list[tuple[str, Path]]:
+    """The folders searched for ``name``, in order, each with where it came from."""
+    _check_name(name)
+    out: list[tuple[str, Path]] = []
+    if path is not None:
+        out.append(("path argument", Path(path)))
+    env = os.environ.get("GAN_LESSONS_DATA")
+    if env:
+        out.append(("$GAN_LESSONS_DATA", Path(env) / name))
+        out.append(("$GAN_LESSONS_DATA", Path(env)))
+    if name == "fashion_mnist":
+        out.append(("Debian package dataset-fashion-mnist", Path(DEBIAN_FASHION_DIR)))
+    keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    out.append(("Keras cache", keras_home / "datasets" / ("fashion-mnist" if name == "fashion_mnist" else "")))
+    return out
+
+
+def _missing_message(name: str, tried: list[tuple[str, Path]], why: str) -> str:
+    places = "\n".join(f"  - {p} ({label})" for label, p in tried)
+    if name == "fashion_mnist":
+        how = (
+            "  sudo apt-get install dataset-fashion-mnist      # Debian/Ubuntu, works offline\n"
+            f"  or download the four files {', '.join(n + '.gz' for n in FASHION_SHA256)}\n"
+            f"  from {DOWNLOAD_BASE} into a folder and set GAN_LESSONS_DATA to it."
+        )
+    else:
+        how = (
+            f"  download {DOWNLOAD_BASE}{MNIST_NPZ} (SHA-256 {MNIST_NPZ_SHA256[:16]}...)\n"
+            "  into ~/.keras/datasets/ or a folder named by GAN_LESSONS_DATA,\n"
+            "  or use name='digits' (scikit-learn's digits, always offline)."
+        )
+    return f"{name} not found offline and {why}. Looked in:\n{places}\nTo get it:\n{how}"
+
+
+def _download(url: str, dest: Path, sha256: str, decompressed: bool) -> Path:
+    """Download ``url`` to ``dest`` atomically, after checking its SHA-256."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - fixed https/file URL
+        payload = response.read()
+    check = gzip.decompress(payload) if decompressed else payload
+    got = _sha256(check)
+    if got != sha256:
+        raise CorruptDataError(f"download of {url} has SHA-256 {got}, expected {sha256}; nothing was saved")
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(payload)
+    os.replace(tmp, dest)
+    return dest
+
+
+# --------------------------------------------------------------------------- loaders
+_CACHE: dict = {}
+
+
+def _load_fashion(split: str, path, download: bool):
+    tried = candidate_dirs("fashion_mnist", path)
+    img_base, lab_base = _IDX_NAMES[(split, "images")], _IDX_NAMES[(split, "labels")]
+    for _, folder in tried:
+        img, lab = _find_idx(folder, img_base), _find_idx(folder, lab_base)
+        if img and lab:
+            return _read_pair(img, lab, img_base, lab_base, checksum=True)
+    if not download:
+        raise DataNotFoundError(_missing_message("fashion_mnist", tried, "download=False"))
+    dest = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "datasets" / "fashion-mnist"
+    files = []
+    for base in (img_base, lab_base):
+        try:
+            files.append(_download(DOWNLOAD_BASE + base + ".gz", dest / (base + ".gz"), FASHION_SHA256[base], True))
+        except OSError as err:  # URLError is an OSError
+            raise DataNotFoundError(_missing_message("fashion_mnist", tried, f"the download failed ({err})")) from err
+    return _read_pair(files[0], files[1], img_base, lab_base, checksum=True)
+
+
+def _read_pair(img: Path, lab: Path, img_base: str, lab_base: str, checksum: bool):
+    key = (str(img.resolve()), str(lab.resolve()), img.stat().st_mtime, lab.stat().st_mtime)
+    if key in _CACHE:
+        return _CACHE[key]
+    arrays = []
+    for path, base in ((img, img_base), (lab, lab_base)):
+        raw = _read_bytes(path)
+        if checksum and base in FASHION_SHA256 and _sha256(raw) != FASHION_SHA256[base]:
+            raise CorruptDataError(
+                f"{path}: SHA-256 {_sha256(raw)[:16]}... does not match Fashion-MNIST's "
+                f"{FASHION_SHA256[base][:16]}...; the file is corrupted or another data set. "
+                "Delete it and install it again."
+            )
+        arrays.append(parse_idx(raw, str(path)))
+    images, labels = arrays
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise CorruptDataError(f"{img} and {lab}: {images.shape} images against {labels.shape} labels")
+    _CACHE[key] = (images, labels)
+    return images, labels
+
+
+def _load_mnist(split: str, path, download: bool):
+    tried = candidate_dirs("mnist", path)
+    img_base, lab_base = _IDX_NAMES[(split, "images")], _IDX_NAMES[(split, "labels")]
+    for _, folder in tried:
+        npz = folder / MNIST_NPZ
+        if npz.is_file():
+            return _read_npz(npz, split)
+        img, lab = _find_idx(folder, img_base), _find_idx(folder, lab_base)
+        if img and lab and not _looks_like_fashion(img):
+            return _read_pair(img, lab, img_base, lab_base, checksum=False)
+    if not download:
+        raise DataNotFoundError(_missing_message("mnist", tried, "download=False"))
+    dest = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "datasets" / MNIST_NPZ
+    try:
+        _download(DOWNLOAD_BASE + MNIST_NPZ, dest, MNIST_NPZ_SHA256, False)
+    except OSError as err:
+        raise DataNotFoundError(_missing_message("mnist", tried, f"the download failed ({err})")) from err
+    return _read_npz(dest, split)
+
+
+def _looks_like_fashion(img: Path) -> bool:
+    return str(img.parent.resolve()) == str(Path(DEBIAN_FASHION_DIR).resolve()) or "fashion" in str(img).lower()
+
+
+def _read_npz(npz: Path, split: str):
+    raw = npz.read_bytes()
+    if _sha256(raw) != MNIST_NPZ_SHA256:
+        raise CorruptDataError(
+            f"{npz}: SHA-256 {_sha256(raw)[:16]}... does not match mnist.npz's {MNIST_NPZ_SHA256[:16]}...; "
+            "delete it and download it again"
+        )
+    with np.load(npz, allow_pickle=False) as f:
+        return f[f"x_{split}"], f[f"y_{split}"]
+
+
+def _load_digits(split: str):
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = (bunch.images * (255.0 / 16.0)).round().astype(np.uint8)
+    labels = bunch.target.astype(np.uint8)
+    cut = int(round(0.8 * len(images)))  # deterministic 80/20 split, in the file's order
+    return (images[:cut], labels[:cut]) if split == "train" else (images[cut:], labels[cut:])
+
+
+def load_images(name: str = "fashion_mnist", split: str = "train", path=None, download: bool = True,
+                limit: int | None = None):
+    """Load an image data set as float32 in [-1, 1], shape (N, H, W, 1), with int labels (lesson 00).
+
+    ``name`` is ``"fashion_mnist"``, ``"mnist"`` or ``"digits"`` (scikit-learn's 8x8
+    digits, always offline). ``path`` is a folder holding the IDX files (``.gz`` or not)
+    or ``mnist.npz``. ``limit`` keeps the first ``limit`` images.
+    """
+    _check_name(name)
+    _check_split(split)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
+        raise ValueError(f"limit={limit!r}: expected a positive int or None")
+    if path is not None and not Path(path).is_dir():
+        raise ValueError(f"path={str(path)!r} is not a folder; expected the folder that holds the IDX files")
+    if name == "fashion_mnist":
+        images, labels = _load_fashion(split, path, download)
+    elif name == "mnist":
+        images, labels = _load_mnist(split, path, download)
+    else:
+        images, labels = _load_digits(split)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    x = images.astype(np.float32)[..., None] / 127.5 - 1.0
+    return x, labels.astype(np.int64)
+
+
+def class_names(name: str = "fashion_mnist") -> tuple[str, ...]:
+    """The ten class names of a data set."""
+    _check_name(name)
+    return FASHION_CLASSES if name == "fashion_mnist" else DIGIT_CLASSES
+
+
+def to_uint8(images) -> np.ndarray:
+    """Map images in [-1, 1] back to uint8 pixels."""
+    x = np.asarray(images, dtype=np.float32)
+    return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- tf.data
+def make_dataset(images, batch_size: int = 64, labels=None, shuffle: bool = True, seed: int = 0,
+                 cache: bool = True, drop_remainder: bool = True, repeat: bool = False):
+    """A tf.data pipeline: (cache) -> shuffle -> (repeat) -> batch -> prefetch (lesson 04)."""
+    import tensorflow as tf
+
+    images = np.asarray(images)
+    if images.ndim != 4:
+        raise ValueError(f"images has shape {images.shape}; expected (N, H, W, C)")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise ValueError(f"batch_size={batch_size!r}: expected a positive int")
+    if batch_size > len(images) and drop_remainder:
+        raise ValueError(f"batch_size={batch_size} is larger than the {len(images)} images (drop_remainder=True)")
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"labels has {len(labels)} entries for {len(images)} images")
+    data = (images.astype(np.float32),) if labels is None else (images.astype(np.float32), np.asarray(labels))
+    ds = tf.data.Dataset.from_tensor_slices(data[0] if labels is None else data)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(min(len(images), 10_000), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+# --------------------------------------------------------------------------- toy 2-D
+def toy_modes(name: str) -> np.ndarray:
+    """The centres of a toy distribution's modes (for mode counting); the line has none."""
+    if name == "ring":
+        angles = np.arange(8) * 2 * np.pi / 8
+        return np.stack([2.0 * np.cos(angles), 2.0 * np.sin(angles)], axis=1).astype(np.float32)
+    if name == "grid":
+        g = np.arange(-2, 3, dtype=np.float32) * 1.0
+        return np.stack(np.meshgrid(g, g), axis=-1).reshape(-1, 2)
+    if name in ("moons", "line"):
+        return np.zeros((0, 2), np.float32)
+    raise ValueError(f"name={name!r} is not a toy distribution; expected one of {', '.join(TOY_2D)}")
+
+
+TOY_STD = {"ring": 0.05, "grid": 0.05, "moons": 0.05, "line": 0.02}
+
+
+def toy_2d(name: str = "ring", n: int = 1000, seed: int = 0) -> np.ndarray:
+    """Samples of a 2-D toy distribution, float32 of shape (n, 2) (lessons 01, 02, 07).
+
+    ``ring``: 8 Gaussians on a circle of radius 2; ``grid``: 5x5 Gaussians one unit
+    apart; ``moons``: two interleaved half circles; ``line``: a segment from (-2, -1)
+    to (2, 1).
+    """
+    if name not in TOY_2D:
+        raise ValueError(f"name={name!r} is not a toy distribution; expected one of {', '.join(TOY_2D)}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"n={n!r}: expected a positive int")
+    rng = np.random.default_rng(seed)
+    std = TOY_STD[name]
+    if name in ("ring", "grid"):
+        centres = toy_modes(name)
+        pick = rng.integers(0, len(centres), size=n)
+        out = centres[pick] + rng.normal(0.0, std, size=(n, 2))
+    elif name == "moons":
+        t = rng.uniform(0, np.pi, size=n)
+        upper = rng.random(n) < 0.5
+        x = np.where(upper, np.cos(t), 1.0 - np.cos(t))
+        y = np.where(upper, np.sin(t), 0.5 - np.sin(t))
+        out = np.stack([x - 0.5, y - 0.25], axis=1) * 1.5 + rng.normal(0.0, std, size=(n, 2))
+    else:
+        t = rng.uniform(-1, 1, size=n)
+        out = np.stack([2.0 * t, 1.0 * t], axis=1) + rng.normal(0.0, std, size=(n, 2))
+    return out.astype(np.float32)
