@@ -3,19 +3,43 @@
 The builders check shapes as they go (as TensorFlow's DCGAN tutorial does), and
 the discriminator returns *logits*: pair it with
 ``keras.losses.BinaryCrossentropy(from_logits=True)``.
+
+``seed_generator`` and ``seed_discriminator`` reproduce the seed blog post's
+networks *with their flaws*, for lesson 03 to take apart.
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 START_SIZES = (7, 4)
 
 
 def dcgan_init(seed: int | None = None):
-    """DCGAN's weight initialisation, N(0, 0.02) (Radford et al. 2016)."""
+    """DCGAN's weight initialisation, N(0, 0.02) (Radford et al. 2016; lesson 03).
+
+    Use one initializer per layer: a Keras 3 initializer object draws the same
+    values every time it is called, so sharing one across layers would give
+    every layer the same starting weights.
+    """
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02, seed=seed)
+
+
+def _layer_init(weight_init, seed, index: int):
+    """A fresh initializer for the ``index``-th layer (never shared between layers)."""
+    if weight_init == "dcgan":
+        return dcgan_init(None if seed is None else seed + index)
+    if seed is None:
+        return keras.initializers.GlorotUniform()
+    return keras.initializers.GlorotUniform(seed=seed + index)
+
+
+def _check_seed(seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"seed={seed!r}: expected None or an int >= 0")
+    return seed
 
 
 def _check_int(name: str, value, low: int = 1) -> int:
@@ -60,19 +84,23 @@ def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int =
     _check_int("kernel_size", kernel_size)
     if weight_init not in ("dcgan", None):
         raise ValueError(f"weight_init={weight_init!r}: expected 'dcgan' or None")
+    _check_seed(seed)
     start, k = upsampling_plan(image_size)
-    init = dcgan_init(seed) if weight_init == "dcgan" else "glorot_uniform"
     filters = base_filters * 2 ** k
+    n_init = iter(range(k + 2))
+
+    def init():
+        return _layer_init(weight_init, seed, next(n_init))
 
     z = keras.Input(shape=(latent_dim,), name="z")
-    x = layers.Dense(start * start * filters, use_bias=False, kernel_initializer=init)(z)
+    x = layers.Dense(start * start * filters, use_bias=False, kernel_initializer=init())(z)
     x = layers.BatchNormalization()(x)
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Reshape((start, start, filters))(x)
     assert tuple(x.shape) == (None, start, start, filters), x.shape
     filters //= 2
     x = layers.Conv2DTranspose(filters, kernel_size, strides=1, padding="same", use_bias=False,
-                               kernel_initializer=init)(x)
+                               kernel_initializer=init())(x)
     x = layers.BatchNormalization()(x)
     x = layers.LeakyReLU(0.2)(x)
     size = start
@@ -80,12 +108,12 @@ def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int =
         filters //= 2
         size *= 2
         x = layers.Conv2DTranspose(filters, kernel_size, strides=2, padding="same", use_bias=False,
-                                   kernel_initializer=init)(x)
+                                   kernel_initializer=init())(x)
         x = layers.BatchNormalization()(x)
         x = layers.LeakyReLU(0.2)(x)
         assert tuple(x.shape) == (None, size, size, filters), x.shape
     image = layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", activation="tanh",
-                                   kernel_initializer=init, dtype="float32", name="image")(x)
+                                   kernel_initializer=init(), dtype="float32", name="image")(x)
     assert tuple(image.shape) == (None, image_size, image_size, channels), image.shape
     return keras.Model(z, image, name=name)
 
@@ -105,19 +133,111 @@ def dcgan_discriminator(image_size: int = 28, channels: int = 1, base_filters: i
         raise ValueError(f"dropout={dropout!r}: expected a float in [0, 1)")
     if weight_init not in ("dcgan", None):
         raise ValueError(f"weight_init={weight_init!r}: expected 'dcgan' or None")
+    _check_seed(seed)
     start, k = upsampling_plan(image_size)
-    init = dcgan_init(seed) if weight_init == "dcgan" else "glorot_uniform"
+    n_init = iter(range(k + 1))
+
+    def init():
+        return _layer_init(weight_init, seed, next(n_init))
 
     image = keras.Input(shape=(image_size, image_size, channels), name="image")
     x, filters, size = image, base_filters, image_size
     for _ in range(k):
         size //= 2
-        x = layers.Conv2D(filters, kernel_size, strides=2, padding="same", kernel_initializer=init)(x)
+        x = layers.Conv2D(filters, kernel_size, strides=2, padding="same", kernel_initializer=init())(x)
         x = layers.LeakyReLU(0.2)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
         assert tuple(x.shape) == (None, size, size, filters), x.shape
         filters *= 2
     x = layers.Flatten()(x)
-    logit = layers.Dense(1, kernel_initializer=init, dtype="float32", name="logit")(x)
+    assert tuple(x.shape) == (None, start * start * filters // 2), x.shape
+    logit = layers.Dense(1, kernel_initializer=init(), dtype="float32", name="logit")(x)
+    assert tuple(logit.shape) == (None, 1), logit.shape
     return keras.Model(image, logit, name=name)
+
+
+def parameter_counts(model) -> dict:
+    """{"trainable", "non_trainable", "total"} weight counts of a built Keras model (lesson 03).
+
+    BatchNormalization's moving mean and variance are the non-trainable ones.
+    """
+    if not isinstance(model, (keras.Model, keras.layers.Layer)):
+        raise TypeError(f"model={model!r}: expected a built keras.Model or Layer")
+    trainable = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+    non_trainable = int(sum(int(np.prod(w.shape)) for w in model.non_trainable_weights))
+    return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}
+
+
+# ---------------------------------------------------------------------------
+# The seed's networks, reproduced as documented (lesson 03). Deliberately flawed.
+# ---------------------------------------------------------------------------
+
+def seed_generator(noise_dim: int = 100, name: str = "seed_generator") -> keras.Model:
+    """The seed blog post's generator, layer by layer in its order, flaws included (lesson 03).
+
+    Deliberately faithful, so lesson 03 can show what goes wrong; do not train it.
+    The seed's layers, in its order::
+
+        Dense(4*4*256, use_bias=False) -> LeakyReLU -> BatchNormalization(scale=False)
+        -> Reshape((4, 4, 256))
+        -> Conv2DTranspose(128, 5, strides=1, use_bias=False) -> BatchNormalization -> LeakyReLU
+        -> Conv2DTranspose(64, 5, strides=2, use_bias=False)  -> BatchNormalization -> LeakyReLU
+        -> Conv2DTranspose(1, 5, strides=2, use_bias=False, activation="tanh")
+
+    Kept from the seed: the output is 16x16x1 (4 -> 4 -> 8 -> 16), not the 28x28x1
+    its discriminator expects; the first block applies LeakyReLU *before*
+    BatchNorm (every other block does the opposite); the last layer has no
+    bias although no BatchNorm follows it; Keras' default LeakyReLU slope
+    (0.3 in Keras 3) and initializers.
+
+    Changed only so that it builds at all: the seed's function creates the
+    Dense layer with ``input_shape=(noise_dim,)`` but never calls it on its
+    noise argument (so its code raises before any layer runs); here the noise
+    is a ``keras.Input(shape=(noise_dim,))`` and the Dense layer is applied to it.
+    """
+    _check_int("noise_dim", noise_dim)
+    z = keras.Input(shape=(noise_dim,), name="noise")
+    net = layers.Dense(4 * 4 * 256, use_bias=False)(z)
+    net = layers.LeakyReLU()(net)
+    net = layers.BatchNormalization(scale=False)(net)
+    net = layers.Reshape((4, 4, 256))(net)
+    net = layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False)(net)
+    net = layers.BatchNormalization()(net)
+    net = layers.LeakyReLU()(net)
+    net = layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False)(net)
+    net = layers.BatchNormalization()(net)
+    net = layers.LeakyReLU()(net)
+    net = layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False,
+                                 activation="tanh")(net)
+    return keras.Model(z, net, name=name)
+
+
+def seed_discriminator(name: str = "seed_discriminator") -> keras.Model:
+    """The seed blog post's discriminator, layer by layer in its order, flaws included (lesson 03).
+
+    Deliberately faithful, so lesson 03 can show what goes wrong; do not train it::
+
+        Conv2D(64, 5, strides=2) -> LeakyReLU -> Dropout(0.3)
+        -> Conv2D(128, 5, strides=2) -> LeakyReLU -> Dropout(0.3)
+        -> Flatten -> Dense(1, activation="sigmoid")
+
+    Kept from the seed: it accepts only 28x28x1 images (so the seed's 16x16
+    generator output cannot be fed to it), and it ends in a *sigmoid*, i.e. it
+    outputs probabilities, while the seed compiles with
+    ``BinaryCrossentropy(from_logits=True)``, which applies a second sigmoid.
+
+    Changed only so that it is a model: the seed's ``input_shape=(28, 28, 1)``
+    on its first Conv2D (ignored in functional code) becomes a
+    ``keras.Input(shape=(28, 28, 1))``.
+    """
+    image = keras.Input(shape=(28, 28, 1), name="image")
+    net = layers.Conv2D(64, (5, 5), strides=(2, 2), padding="same")(image)
+    net = layers.LeakyReLU()(net)
+    net = layers.Dropout(0.3)(net)
+    net = layers.Conv2D(128, (5, 5), strides=(2, 2), padding="same")(net)
+    net = layers.LeakyReLU()(net)
+    net = layers.Dropout(0.3)(net)
+    net = layers.Flatten()(net)
+    net = layers.Dense(1, activation="sigmoid")(net)
+    return keras.Model(image, net, name=name)
