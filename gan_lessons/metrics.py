@@ -213,3 +213,201 @@ def fid(images_a, images_b, dataset: str = "fashion_mnist") -> float:
     noise scores in the hundreds.
     """
     return fid_from_features(features(images_a, dataset), features(images_b, dataset))
+
+
+# --------------------------------------------------------------------------- lesson 06: beyond FID
+def _as_features(x, name: str) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 2 or len(a) < 2:
+        raise ValueError(f"{name} has shape {a.shape}; expected (N, D) feature vectors with N >= 2")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return a
+
+
+def _check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}={value!r}: expected a positive int")
+    return int(value)
+
+
+def polynomial_kernel(a, b, degree: int = 3, gamma: float | None = None, coef0: float = 1.0) -> np.ndarray:
+    """k(x, y) = (γ x·y + c)^d with γ = 1/D by default: KID's cubic kernel (lesson 06)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    gamma = 1.0 / a.shape[1] if gamma is None else float(gamma)
+    return (gamma * (a @ b.T) + coef0) ** degree
+
+
+def mmd2_unbiased(feat_a, feat_b, degree: int = 3) -> float:
+    """The unbiased estimate of the squared MMD with the cubic polynomial kernel (lesson 06).
+
+    MMD²_u = mean_{i≠j} k(aᵢ, aⱼ) + mean_{i≠j} k(bᵢ, bⱼ) - 2 mean_{i,j} k(aᵢ, bⱼ).
+    Leaving out the diagonal (i = j) is what makes it unbiased: its expectation is
+    the true MMD², which is 0 for two samples of one distribution, so an estimate
+    can come out slightly negative.
+    """
+    a, b = _as_features(feat_a, "feat_a"), _as_features(feat_b, "feat_b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature sets have shapes {a.shape} and {b.shape}; expected the same D")
+    m, n = len(a), len(b)
+    kaa = polynomial_kernel(a, a, degree)
+    kbb = polynomial_kernel(b, b, degree)
+    kab = polynomial_kernel(a, b, degree)
+    term_a = (kaa.sum() - np.trace(kaa)) / (m * (m - 1))
+    term_b = (kbb.sum() - np.trace(kbb)) / (n * (n - 1))
+    return float(term_a + term_b - 2.0 * kab.mean())
+
+
+def kid_from_features(feat_a, feat_b, n_subsets: int = 50, subset_size: int = 1000, seed: int = 0):
+    """Kernel Inception Distance (Bińkowski et al. 2018) between two feature sets (lesson 06).
+
+    The mean of :func:`mmd2_unbiased` over ``n_subsets`` random subsets of
+    ``subset_size`` vectors from each set (capped at the smaller set's size).
+    Returns ``(mean, std)`` over the subsets.
+    """
+    a, b = _as_features(feat_a, "feat_a"), _as_features(feat_b, "feat_b")
+    n_subsets = _check_positive_int("n_subsets", n_subsets)
+    size = min(_check_positive_int("subset_size", subset_size), len(a), len(b))
+    rng = np.random.default_rng(seed)
+    values = [mmd2_unbiased(a[rng.choice(len(a), size, replace=False)],
+                            b[rng.choice(len(b), size, replace=False)]) for _ in range(n_subsets)]
+    return float(np.mean(values)), float(np.std(values))
+
+
+def kid(images_a, images_b, dataset: str = "fashion_mnist", n_subsets: int = 50, subset_size: int = 1000,
+        seed: int = 0):
+    """KID between two image sets in the domain classifier's feature space: ``(mean, std)`` (lesson 06)."""
+    return kid_from_features(features(images_a, dataset), features(images_b, dataset), n_subsets, subset_size, seed)
+
+
+def _pairwise_sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
+    return np.maximum(d, 0.0)
+
+
+def knn_radii(feats, k: int = 3, batch_size: int = 1000) -> np.ndarray:
+    """Distance from each vector to its k-th nearest neighbour in the same set, itself excluded (lesson 06)."""
+    x = _as_features(feats, "feats")
+    k = _check_positive_int("k", k)
+    if k >= len(x):
+        raise ValueError(f"k={k} needs more than {k} vectors; got {len(x)}")
+    radii = np.empty(len(x))
+    for i in range(0, len(x), batch_size):
+        d = _pairwise_sq_dists(x[i:i + batch_size], x)
+        # the k+1 smallest distances include the vector itself (distance 0)
+        radii[i:i + batch_size] = np.sqrt(np.partition(d, k, axis=1)[:, k])
+    return radii
+
+
+def _inside_manifold(points: np.ndarray, centres: np.ndarray, radii: np.ndarray, batch_size: int) -> np.ndarray:
+    inside = np.zeros(len(points), dtype=bool)
+    r2 = radii ** 2
+    for i in range(0, len(points), batch_size):
+        d = _pairwise_sq_dists(points[i:i + batch_size], centres)
+        inside[i:i + batch_size] = (d <= r2[None, :]).any(axis=1)
+    return inside
+
+
+def precision_recall_from_features(real_feats, fake_feats, k: int = 3, batch_size: int = 1000) -> dict:
+    """Improved precision and recall (Kynkäänniemi et al. 2019, NeurIPS) on feature vectors (lesson 06).
+
+    Each set's *manifold* is the union of balls around its vectors, each ball's
+    radius the distance to that vector's k-th nearest neighbour in its own set.
+    Precision: the share of fake vectors inside the real manifold (are the
+    samples realistic?). Recall: the share of real vectors inside the fake
+    manifold (is all of the data covered?). Works on any features, including
+    raw 2-D points (lesson 07).
+    """
+    real = _as_features(real_feats, "real_feats")
+    fake = _as_features(fake_feats, "fake_feats")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"feature sets have shapes {real.shape} and {fake.shape}; expected the same D")
+    batch_size = _check_positive_int("batch_size", batch_size)
+    real_r = knn_radii(real, k, batch_size)
+    fake_r = knn_radii(fake, k, batch_size)
+    precision = float(_inside_manifold(fake, real, real_r, batch_size).mean())
+    recall = float(_inside_manifold(real, fake, fake_r, batch_size).mean())
+    return {"precision": precision, "recall": recall}
+
+
+def precision_recall(real_images, fake_images, dataset: str = "fashion_mnist", k: int = 3) -> dict:
+    """Improved precision/recall of ``fake_images`` against ``real_images`` in classifier feature space (lesson 06)."""
+    return precision_recall_from_features(features(real_images, dataset), features(fake_images, dataset), k)
+
+
+def mode_coverage_from_classes(classes, n_classes: int = 10, min_share: float | None = None) -> dict:
+    """Mode coverage from predicted classes (lesson 06).
+
+    A class counts as covered when it receives at least ``min_share`` of the
+    samples (default: a quarter of its fair share, 0.25 / n_classes). Also
+    returns the class shares, their entropy (nats; log n_classes when
+    uniform) and the KL divergence from the shares to the uniform
+    distribution (0 when uniform, log n_classes when all samples fall in
+    one class).
+    """
+    n_classes = _check_positive_int("n_classes", n_classes)
+    c = np.asarray(classes)
+    if c.ndim != 1 or len(c) == 0 or not np.issubdtype(c.dtype, np.integer):
+        raise ValueError(f"classes has shape {c.shape} and dtype {c.dtype}; expected a non-empty 1-D int array")
+    if c.min() < 0 or c.max() >= n_classes:
+        raise ValueError(f"classes range over [{c.min()}, {c.max()}]; expected values in [0, {n_classes})")
+    if min_share is None:
+        min_share = 0.25 / n_classes
+    if not isinstance(min_share, (int, float)) or not 0.0 < min_share <= 1.0:
+        raise ValueError(f"min_share={min_share!r}: expected a float in (0, 1]")
+    counts = np.bincount(c, minlength=n_classes)
+    shares = counts / counts.sum()
+    nz = shares[shares > 0]
+    entropy = float(-(nz * np.log(nz)).sum())
+    return {"modes": int((shares >= min_share).sum()), "counts": counts, "shares": shares,
+            "entropy": entropy, "kl_to_uniform": float(np.log(n_classes) - entropy)}
+
+
+def mode_coverage(images, dataset: str = "fashion_mnist", min_share: float | None = None) -> dict:
+    """Mode coverage of ``images``: the histogram of the domain classifier's predicted classes (lesson 06)."""
+    logits = features_and_logits(images, dataset)[1]
+    return mode_coverage_from_classes(logits.argmax(axis=1), logits.shape[1], min_share)
+
+
+def toy_mode_coverage(samples, name: str = "ring", n_std: float = 3.0, min_share: float | None = None) -> dict:
+    """Mode coverage of 2-D samples of a toy distribution with known mode centres (lesson 07).
+
+    A sample is *high quality* when it lies within ``n_std`` standard deviations
+    of a mode's centre; a mode counts as covered when it receives at least
+    ``min_share`` of all samples (default: a quarter of its fair share).
+    Returns modes covered, the high-quality share and per-mode counts.
+    """
+    from .data import TOY_STD, toy_modes
+
+    centres = toy_modes(name)
+    if len(centres) == 0:
+        raise ValueError(f"name={name!r} has no discrete modes; expected 'ring' or 'grid'")
+    x = np.asarray(samples, np.float64)
+    if x.ndim != 2 or x.shape[1] != 2 or len(x) == 0:
+        raise ValueError(f"samples has shape {x.shape}; expected (N, 2)")
+    if min_share is None:
+        min_share = 0.25 / len(centres)
+    d = np.sqrt(_pairwise_sq_dists(np.nan_to_num(x, nan=1e6), centres.astype(np.float64)))
+    nearest = d.argmin(axis=1)
+    good = d[np.arange(len(x)), nearest] <= n_std * TOY_STD[name]
+    counts = np.bincount(nearest[good], minlength=len(centres))
+    return {"modes": int((counts / len(x) >= min_share).sum()), "n_modes": len(centres),
+            "high_quality": float(good.mean()), "counts": counts}
+
+
+def fid_by_sample_size(feat_a, feat_b, sizes, seed: int = 0) -> dict:
+    """FID between the first n vectors of two shuffled feature sets, for each n in ``sizes`` (lesson 06).
+
+    Shows FID's small-sample bias: two samples of the *same* distribution get
+    a positive FID that shrinks roughly like 1/n.
+    """
+    a, b = _as_features(feat_a, "feat_a"), _as_features(feat_b, "feat_b")
+    rng = np.random.default_rng(seed)
+    a, b = a[rng.permutation(len(a))], b[rng.permutation(len(b))]
+    out = {}
+    for n in sizes:
+        n = _check_positive_int("sizes[...]", n)
+        if n > min(len(a), len(b)) or n < 2:
+            raise ValueError(f"sample size {n} needs 2 <= n <= {min(len(a), len(b))} vectors in each set")
+        out[n] = fid_from_features(a[:n], b[:n])
+    return out
