@@ -136,3 +136,109 @@ def check_jsd(js_divergence) -> str:
            f"JSD(p ‖ q) = {forward:.6f} but JSD(q ‖ p) = {backward:.6f}",
            "the JSD is symmetric: both densities enter the same way, each compared with m")
     return passed(exercise, f"JSD(N(0,1) ‖ N(1.5,1)) = {_jsd_reference(p, q, x):.4f} nats")
+
+
+# --------------------------------------------------------------------------- lesson 03: networks
+_SIDE_CASES = ((4, (1, 2, 2)), (7, (1, 2, 2)), (4, (1, 2, 2, 2)), (3, (2, 2, 2)), (5, (1,)), (2, (3, 2)))
+
+
+def check_generator_side(side_fn, start_for_28) -> str:
+    """Lesson 03: ``side_fn(start, strides)`` gives the side of a stack of
+    Conv2DTranspose(padding="same") layers; ``start_for_28`` is the start side
+    that reaches 28 with strides (1, 2, 2)."""
+    exercise = "generator output size"
+    expect(exercise, callable(side_fn), f"side_fn is {type(side_fn).__name__}, not a function",
+           "define a function side(start, strides) that returns an int")
+    for start, strides in _SIDE_CASES:
+        expected = start
+        for s in strides:
+            expected *= s
+        try:
+            got = side_fn(start, list(strides))
+        except Exception as exc:  # the student's code failed: say where
+            _fail(exercise, f"side({start}, {list(strides)}) raised {type(exc).__name__}: {exc}",
+                  "take an int and a list of ints; loop over the strides")
+        if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
+            _fail(exercise, f"side({start}, {list(strides)}) returned {got!r} ({type(got).__name__})",
+                  "return an int: an image side is a whole number of pixels")
+        if got != expected:
+            if got == start * 2 ** len(strides):
+                hint = "a stride-1 layer keeps the side: it does not double it"
+            elif got == start + sum(strides) or got == start * sum(strides):
+                hint = "strides multiply the side, layer after layer; they do not add up"
+            else:
+                hint = ("with padding='same', Conv2DTranspose(strides=s) turns a side n into n·s, "
+                        "whatever the kernel size")
+            _fail(exercise, f"side({start}, {list(strides)}) returned {got}", hint)
+    if isinstance(start_for_28, bool) or not isinstance(start_for_28, (int, np.integer)) or start_for_28 * 4 != 28:
+        _fail(exercise, f"start_for_28 = {start_for_28!r} does not reach 28 with strides (1, 2, 2)",
+              "the strides multiply the start side by 1·2·2 = 4: solve start·4 = 28")
+    return passed(exercise, f"4 -> 16 with the seed's strides; start at {start_for_28} for 28x28")
+
+
+def check_head_and_loss(last_layer, loss_fn) -> str:
+    """Lesson 03: the discriminator's last layer and the loss must agree, confident logits included.
+
+    The checker gives ``last_layer`` (a Dense(1)) a weight of 1 and a bias of 0 on a
+    one-feature input, so its pre-activations are known logits t, and compares
+    ``loss_fn(y, last_layer(t))`` with the binary cross-entropy of sigmoid(t).
+    """
+    import keras
+
+    exercise = "discriminator head and loss"
+    expect(exercise, isinstance(last_layer, keras.layers.Dense),
+           f"last_layer is {type(last_layer).__name__}, not a keras.layers.Dense",
+           "the discriminator ends in keras.layers.Dense(1, ...)")
+    expect(exercise, last_layer.units == 1, f"last_layer has {last_layer.units} units",
+           "one number per image: Dense(1)")
+    expect(exercise, callable(loss_fn), f"loss_fn is {type(loss_fn).__name__}, not callable",
+           "use keras.losses.BinaryCrossentropy(...)")
+    layer = last_layer.__class__.from_config(last_layer.get_config())  # a fresh copy: the student's layer is untouched
+    layer.build((None, 1))
+    layer.set_weights([np.ones((1, 1), np.float32)] + ([np.zeros(1, np.float32)] if layer.use_bias else []))
+    t = np.array([-20.0, -3.0, 0.0, 3.0, 20.0], np.float32)
+    out = np.asarray(layer(t[:, None]), np.float64)[:, 0]
+    for y in (1.0, 0.0):
+        reference = y * np.logaddexp(0.0, -t) + (1 - y) * np.logaddexp(0.0, t)
+        got = np.array([float(loss_fn(np.array([[y]], np.float32), out[i:i + 1, None].astype(np.float32)))
+                        for i in range(len(t))])
+        if np.allclose(got, reference, rtol=1e-3, atol=1e-4):
+            continue
+        bad = int(np.argmax(np.abs(got - reference)))
+        what = (f"for label {y:g} and logit {t[bad]:g} the loss is {got[bad]:.4g}; "
+                f"the cross-entropy of sigmoid({t[bad]:g}) is {reference[bad]:.4g}")
+        squashed = np.all((out >= 0) & (out <= 1))
+        from_logits = getattr(loss_fn, "from_logits", None)
+        if squashed and from_logits:
+            hint = ("your layer already applies a sigmoid and the loss applies another one "
+                    "(from_logits=True): drop the activation, or tell the loss it gets probabilities")
+        elif not squashed and from_logits is False:
+            hint = ("your layer outputs logits (any real number) but the loss reads them as probabilities: "
+                    "use BinaryCrossentropy(from_logits=True)")
+        elif squashed and from_logits is False:
+            hint = ("sigmoid + from_logits=False agrees for moderate logits but not for confident ones: "
+                    "the loss clips probabilities near 0 and 1. Output logits (no activation) and use "
+                    "from_logits=True, which computes log σ(t) stably")
+        else:
+            hint = "the layer's output and what the loss expects (logits or probabilities) must match"
+        _fail(exercise, what, hint)
+    return passed(exercise, "the loss equals the cross-entropy of sigmoid(logit), even at logit ±20")
+
+
+def check_dense_params(n_params, latent_dim: int = 100, units: int = 7 * 7 * 256, use_bias: bool = False) -> str:
+    """Lesson 03: the weight count of the generator's first Dense layer."""
+    exercise = "Dense parameter count"
+    expected = latent_dim * units + (units if use_bias else 0)
+    if isinstance(n_params, bool) or not isinstance(n_params, (int, np.integer)):
+        _fail(exercise, f"n_params is {n_params!r}", "count the weights: an int")
+    if n_params != expected:
+        if n_params == latent_dim * units + units:
+            hint = "use_bias=False: that layer has no bias vector"
+        elif n_params == units:
+            hint = "each of the units has one weight per latent input, not just one weight"
+        elif n_params == latent_dim * units - units or n_params == latent_dim + units:
+            hint = "the kernel is a latent_dim x units matrix: multiply"
+        else:
+            hint = f"a Dense layer from {latent_dim} inputs to {units} units holds a {latent_dim} x {units} kernel"
+        _fail(exercise, f"{n_params} is not the weight count", hint)
+    return passed(exercise, f"{expected:,} weights")

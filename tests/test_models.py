@@ -1,0 +1,184 @@
+"""Lesson 03's networks: the corrected DCGAN pair, the seed's flawed pair, and the exercise checkers."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from gan_lessons import checks, models  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pair28():
+    return models.dcgan_generator(seed=1), models.dcgan_discriminator(seed=2)
+
+
+def test_generator_shapes_and_range_for_each_size():
+    for size in (28, 32, 64):
+        g = models.dcgan_generator(image_size=size, base_filters=8, seed=0)
+        z = tf.random.normal([3, 100], seed=0) * 5.0  # large inputs: tanh must still bound the output
+        x = g(z, training=True).numpy()
+        assert x.shape == (3, size, size, 1)
+        assert np.all(x >= -1.0) and np.all(x <= 1.0)
+        d = models.dcgan_discriminator(image_size=size, base_filters=8, seed=0)
+        assert d(x).shape == (3, 1)
+
+
+def test_channels_and_latent_dim_are_respected():
+    g = models.dcgan_generator(latent_dim=16, image_size=32, channels=3, base_filters=8)
+    assert g.input.shape == (None, 16) and g.output.shape == (None, 32, 32, 3)
+    d = models.dcgan_discriminator(image_size=32, channels=3, base_filters=8)
+    assert d.input.shape == (None, 32, 32, 3)
+
+
+def test_discriminator_returns_logits_not_probabilities(pair28):
+    _, d = pair28
+    assert d.layers[-1].activation is keras.activations.linear
+    w, b = d.layers[-1].get_weights()
+    d.layers[-1].set_weights([w * 0 + 1.0, b])  # large logits: a sigmoid would squash them into (0, 1)
+    try:
+        out = d(tf.random.uniform([4, 28, 28, 1], -1, 1, seed=3)).numpy()
+    finally:
+        d.layers[-1].set_weights([w, b])
+    assert np.any(out > 1.0) or np.any(out < 0.0)
+
+
+def test_seed_discriminator_returns_probabilities():
+    d = models.seed_discriminator()
+    d.layers[-1].set_weights([np.ones_like(w) for w in d.layers[-1].get_weights()])
+    out = d(tf.random.uniform([4, 28, 28, 1], -1, 1, seed=3)).numpy()
+    assert np.all((out >= 0.0) & (out <= 1.0))
+
+
+def test_each_layer_gets_its_own_initial_weights():
+    # One shared Keras 3 initializer would give every layer the same first values.
+    g = models.dcgan_generator(seed=5)
+    firsts = [tuple(np.round(l.kernel.numpy().ravel()[:4], 6)) for l in g.layers if hasattr(l, "kernel")]
+    assert len(set(firsts)) == len(firsts)
+    std = np.std(g.layers[1].kernel.numpy())
+    assert 0.018 < std < 0.022  # N(0, 0.02)
+    g_default = models.dcgan_generator(weight_init=None, seed=5)
+    assert np.std(g_default.layers[1].kernel.numpy()) > 0.003
+
+
+def test_seeded_builders_are_reproducible():
+    a = models.dcgan_generator(seed=7).get_weights()
+    b = models.dcgan_generator(seed=7).get_weights()
+    c = models.dcgan_generator(seed=8).get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_parameter_counts_match_closed_form(pair28):
+    g, d = pair28
+    dense = 100 * 7 * 7 * 256
+    convs = 5 * 5 * 256 * 128 + 5 * 5 * 128 * 64 + 5 * 5 * 64 * 1 + 1
+    bn_trainable = 2 * (7 * 7 * 256 + 128 + 64)
+    counts = models.parameter_counts(g)
+    assert counts["trainable"] == dense + convs + bn_trainable
+    assert counts["non_trainable"] == bn_trainable  # moving mean and variance
+    assert counts["total"] == g.count_params()
+    assert models.parameter_counts(d)["total"] == (5 * 5 * 1 * 64 + 64) + (5 * 5 * 64 * 128 + 128) + (7 * 7 * 128 + 1)
+    with pytest.raises(TypeError, match="model="):
+        models.parameter_counts("generator")
+
+
+def test_seed_generator_reproduces_the_seed():
+    g = models.seed_generator()
+    assert g.output.shape == (None, 16, 16, 1)  # 4 -> 4 -> 8 -> 16
+    kinds = [type(l).__name__ for l in g.layers[1:]]
+    assert kinds == ["Dense", "LeakyReLU", "BatchNormalization", "Reshape",
+                     "Conv2DTranspose", "BatchNormalization", "LeakyReLU",
+                     "Conv2DTranspose", "BatchNormalization", "LeakyReLU", "Conv2DTranspose"]
+    assert g.layers[3].scale is False and g.layers[3].gamma is None
+    assert not any(getattr(l, "use_bias", False) for l in g.layers if isinstance(l, (keras.layers.Dense,
+                                                                                    keras.layers.Conv2DTranspose)))
+    assert models.seed_generator(noise_dim=8).input.shape == (None, 8)
+
+
+def test_seed_models_do_not_connect():
+    g, d = models.seed_generator(), models.seed_discriminator()
+    fake = g(tf.random.normal([2, 100], seed=0))
+    with pytest.raises(ValueError, match="28, 28, 1"):
+        d(fake)
+    with pytest.raises(TypeError, match="training"):
+        g(tf.random.normal([2, 100]), 100)  # the seed's generator(noise, 100)
+
+
+def test_corrected_models_connect(pair28):
+    g, d = pair28
+    logits = d(g(tf.random.normal([2, 100], seed=0), training=False), training=False)
+    assert logits.shape == (2, 1) and np.all(np.isfinite(logits.numpy()))
+
+
+@pytest.mark.parametrize("size", [0, 10, 15, 21, 30, 7, 4, 100, 28.0, "28", True])
+def test_impossible_image_sizes_raise_clear_errors(size):
+    for build in (models.dcgan_generator, models.dcgan_discriminator):
+        with pytest.raises(ValueError, match="image_size"):
+            build(image_size=size)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"latent_dim": 0}, "latent_dim"), ({"channels": 0}, "channels"), ({"base_filters": 2.5}, "base_filters"),
+    ({"weight_init": "he"}, "weight_init"), ({"seed": -1}, "seed"), ({"kernel_size": 0}, "kernel_size"),
+])
+def test_bad_generator_arguments_name_the_argument(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        models.dcgan_generator(**kwargs)
+
+
+def test_bad_discriminator_arguments_name_the_argument():
+    with pytest.raises(ValueError, match="dropout"):
+        models.dcgan_discriminator(dropout=1.0)
+    with pytest.raises(ValueError, match="noise_dim"):
+        models.seed_generator(noise_dim=0)
+
+
+def test_upsampling_plan():
+    assert models.upsampling_plan(28) == (7, 2)
+    assert models.upsampling_plan(32) == (4, 3)
+    assert models.upsampling_plan(64) == (4, 4)
+
+
+# ---- exercise checkers: pass on right answers, hint on wrong ones
+
+def _side(start, strides):
+    for s in strides:
+        start *= s
+    return start
+
+
+def test_check_generator_side():
+    assert "correct" in checks.check_generator_side(_side, 7)
+    with pytest.raises(checks.ExerciseError, match="stride-1 layer keeps"):
+        checks.check_generator_side(lambda n, s: n * 2 ** len(s), 7)
+    with pytest.raises(checks.ExerciseError, match="do not add up"):
+        checks.check_generator_side(lambda n, s: n + sum(s), 7)
+    with pytest.raises(checks.ExerciseError, match="Hint"):
+        checks.check_generator_side(lambda n, s: float(_side(n, s)), 7)
+    with pytest.raises(checks.ExerciseError, match="start·4 = 28"):
+        checks.check_generator_side(_side, 4)
+
+
+def test_check_head_and_loss():
+    from keras import layers, losses
+    assert "correct" in checks.check_head_and_loss(layers.Dense(1), losses.BinaryCrossentropy(from_logits=True))
+    with pytest.raises(checks.ExerciseError, match="already applies a sigmoid"):
+        checks.check_head_and_loss(layers.Dense(1, activation="sigmoid"), losses.BinaryCrossentropy(from_logits=True))
+    with pytest.raises(checks.ExerciseError, match="from_logits=True"):
+        checks.check_head_and_loss(layers.Dense(1), losses.BinaryCrossentropy())
+    with pytest.raises(checks.ExerciseError, match="confident"):
+        checks.check_head_and_loss(layers.Dense(1, activation="sigmoid"), losses.BinaryCrossentropy())
+    with pytest.raises(checks.ExerciseError, match="Dense"):
+        checks.check_head_and_loss(layers.Conv2D(1, 3), losses.BinaryCrossentropy(from_logits=True))
+    with pytest.raises(checks.ExerciseError, match="Dense\\(1\\)"):
+        checks.check_head_and_loss(layers.Dense(2), losses.BinaryCrossentropy(from_logits=True))
+
+
+def test_check_dense_params():
+    assert "correct" in checks.check_dense_params(100 * 7 * 7 * 256)
+    with pytest.raises(checks.ExerciseError, match="no bias"):
+        checks.check_dense_params(100 * 7 * 7 * 256 + 7 * 7 * 256)
+    with pytest.raises(checks.ExerciseError, match="one weight per latent input"):
+        checks.check_dense_params(7 * 7 * 256)
