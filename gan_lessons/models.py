@@ -241,3 +241,40 @@ def seed_discriminator(name: str = "seed_discriminator") -> keras.Model:
     net = layers.Flatten()(net)
     net = layers.Dense(1, activation="sigmoid")(net)
     return keras.Model(image, net, name=name)
+
+
+# --------------------------------------------------------------------------- lesson 07: minibatch standard deviation
+@keras.saving.register_keras_serializable(package="gan_lessons")
+class MinibatchStdDev(layers.Layer):
+    """Minibatch standard deviation (Karras et al. 2018, ICLR, "Progressive Growing of GANs") (lesson 07).
+
+    Computes the standard deviation of every feature across the batch, averages
+    it into one number and appends that number as an extra feature (a constant
+    channel for images (N, H, W, C), one more unit for vectors (N, F)). A
+    discriminator with this layer sees how varied a whole batch is, so a
+    generator that sends every z to the same few outputs is easy to catch.
+    The statistics are over the whole batch given to one call (the paper uses
+    groups of 4); the discriminator is called on real and fake batches
+    separately, so each batch is judged by its own variety.
+    """
+
+    def __init__(self, epsilon: float = 1e-8, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(epsilon, (int, float)) or epsilon <= 0:
+            raise ValueError(f"epsilon={epsilon!r}: expected a small positive float")
+        self.epsilon = float(epsilon)
+
+    def call(self, x):
+        from keras import ops
+
+        std = ops.sqrt(ops.var(x, axis=0) + self.epsilon)  # one std per feature
+        mean_std = ops.mean(std)                          # one number for the batch
+        extra = ops.ones_like(x[..., :1]) * ops.cast(mean_std, x.dtype)
+        return ops.concatenate([x, extra], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        last = None if input_shape[-1] is None else input_shape[-1] + 1
+        return tuple(input_shape[:-1]) + (last,)
+
+    def get_config(self):
+        return dict(super().get_config(), epsilon=self.epsilon)
