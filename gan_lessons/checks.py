@@ -242,3 +242,116 @@ def check_dense_params(n_params, latent_dim: int = 100, units: int = 7 * 7 * 256
             hint = f"a Dense layer from {latent_dim} inputs to {units} units holds a {latent_dim} x {units} kernel"
         _fail(exercise, f"{n_params} is not the weight count", hint)
     return passed(exercise, f"{expected:,} weights")
+
+
+# --------------------------------------------------------------------------- lessons 06 and 07
+def _mmd_cases():
+    rng = np.random.default_rng(6)
+    return [(rng.normal(size=(6, 3)), rng.normal(0.3, 1.0, size=(8, 3))),
+            (rng.normal(size=(12, 5)), rng.normal(size=(12, 5)))]
+
+
+def check_mmd2_unbiased(mmd2_fn) -> str:
+    """Lesson 06: the student's unbiased MMD² with the cubic kernel k(x, y) = (x·y / D + 1)³."""
+    from . import metrics
+
+    exercise = "unbiased MMD²"
+    for a, b in _mmd_cases():
+        got = mmd2_fn(a, b)
+        want = metrics.mmd2_unbiased(a, b)
+        if got is None:
+            _fail(exercise, "the function returns None", "return the estimate as a float")
+        got = float(np.asarray(got))
+        if np.isclose(got, want, rtol=1e-6, atol=1e-9):
+            continue
+        kaa, kbb, kab = (metrics.polynomial_kernel(u, v) for u, v in ((a, a), (b, b), (a, b)))
+        m, n = len(a), len(b)
+        biased = kaa.mean() + kbb.mean() - 2 * kab.mean()
+        no_two = (kaa.sum() - np.trace(kaa)) / (m * (m - 1)) + (kbb.sum() - np.trace(kbb)) / (n * (n - 1)) - kab.mean()
+        wrong_norm = (kaa.sum() - np.trace(kaa)) / m ** 2 + (kbb.sum() - np.trace(kbb)) / n ** 2 - 2 * kab.mean()
+        lin = [u @ v.T / a.shape[1] + 1 for u, v in ((a, a), (b, b), (a, b))]
+        linear = ((lin[0].sum() - np.trace(lin[0])) / (m * (m - 1)) + (lin[1].sum() - np.trace(lin[1])) / (n * (n - 1))
+                  - 2 * lin[2].mean())
+        if np.isclose(got, biased, rtol=1e-6):
+            hint = ("you averaged over all pairs, including each point with itself (i = j): that is the biased "
+                    "estimate. Leave out the diagonal of k(a, a) and k(b, b)")
+        elif np.isclose(got, wrong_norm, rtol=1e-6):
+            hint = "after leaving out the diagonal there are m(m-1) pairs, not m²: divide by m(m-1)"
+        elif np.isclose(got, no_two, rtol=1e-6):
+            hint = "the cross term counts twice: MMD² = E k(a,a') + E k(b,b') - 2 E k(a,b)"
+        elif np.isclose(got, linear, rtol=1e-6):
+            hint = "the kernel is cubic: (a·b / D + 1) ** 3"
+        else:
+            hint = ("use k(x, y) = (x·y / D + 1)³ with D the feature dimension; average k over pairs i≠j within "
+                    "each set and over all pairs across the sets")
+        _fail(exercise, f"got {got:.6g}, expected {want:.6g} (sets of {m} and {n} vectors)", hint)
+    return passed(exercise, "it matches gan_lessons.metrics.mmd2_unbiased")
+
+
+def _gp_critics():
+    import keras
+
+    linear = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1)], name="linear_critic")
+    linear.layers[0].set_weights([np.array([[2.0], [1.0], [0.0], [2.0], [0.0], [0.0]], np.float32),
+                                  np.zeros(1, np.float32)])
+    init = keras.initializers.RandomNormal(stddev=0.8, seed=3)
+    mlp = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="tanh", kernel_initializer=init),
+                            keras.layers.Dense(1, kernel_initializer=init)], name="mlp_critic")
+    return [linear, mlp]
+
+
+def _gp_variants(critic, real, fake, weights):
+    import tensorflow as tf
+
+    out = {}
+    for name, x in (("interpolates", weights * real + (1 - weights) * fake), ("real", real), ("fake", fake)):
+        x = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            s = critic(x, training=True)
+        g = tape.gradient(s, x).numpy().reshape(len(x), -1)
+        sq = (g ** 2).sum(1)
+        out[name] = ((np.sqrt(sq) - 1) ** 2).mean()
+        if name == "interpolates":
+            out["squared_norm"] = ((sq - 1) ** 2).mean()
+            out["abs"] = np.abs(np.sqrt(sq) - 1).mean()
+            out["no_minus_one"] = sq.mean()
+            out["batch_norm"] = (np.sqrt((g ** 2).sum()) - 1) ** 2
+    return out
+
+
+def check_gradient_penalty(gp_fn) -> str:
+    """Lesson 07: the student's ``gp_fn(critic, real, fake, weights)`` against WGAN-GP's penalty."""
+    from . import losses
+
+    exercise = "gradient penalty"
+    rng = np.random.default_rng(7)
+    real = rng.normal(size=(8, 6)).astype(np.float32)
+    fake = rng.normal(0.5, 2.0, size=(8, 6)).astype(np.float32)
+    weights = rng.uniform(size=(8, 1)).astype(np.float32)
+    for critic in _gp_critics():
+        want = float(np.asarray(losses.gradient_penalty(critic, real, fake, weights=weights)))
+        got = gp_fn(critic, real, fake, weights)
+        if got is None:
+            _fail(exercise, "the function returns None", "return the mean penalty (a scalar)")
+        got = np.asarray(got, dtype=np.float64)
+        if got.size != 1:
+            _fail(exercise, f"the result has shape {got.shape}",
+                  "average the per-sample penalties into one number")
+        got = float(got.reshape(()))
+        if np.isclose(got, want, rtol=1e-3, atol=1e-5):
+            continue
+        v = _gp_variants(critic, real, fake, weights)
+        hints = {
+            "real": "take the gradient at the interpolates x̂ = ε·real + (1-ε)·fake, not at the real images",
+            "fake": "take the gradient at the interpolates x̂ = ε·real + (1-ε)·fake, not at the fake images",
+            "squared_norm": "you used the squared norm Σg²; take its square root before subtracting 1",
+            "abs": "square the difference: (||∇f(x̂)|| - 1)²",
+            "no_minus_one": "the penalty pulls the norm towards 1: (||∇f(x̂)|| - 1)², not ||∇f(x̂)||²",
+            "batch_norm": ("take one gradient norm per sample (sum over that sample's entries), then average the "
+                           "penalties; not one norm over the whole batch"),
+        }
+        hint = next((h for k, h in hints.items() if np.isclose(got, v[k], rtol=1e-3, atol=1e-5)),
+                    "x̂ = ε·real + (1-ε)·fake; per sample g = ∇ₓ f(x̂); penalty = mean over samples of (||g||₂ - 1)²")
+        _fail(exercise, f"got {got:.5g} for the {critic.name}, expected {want:.5g}", hint)
+    return passed(exercise, "it matches gan_lessons.losses.gradient_penalty on a linear and a non-linear critic")

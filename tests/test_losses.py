@@ -102,3 +102,34 @@ def test_gradient_penalty_uses_per_sample_norms_on_the_interpolates():
     w = np.ones((2, 1, 1, 1), np.float32)
     # gradient 2·1 on 4 pixels: norm 4 -> (4 - 1)² = 9
     assert f(losses.gradient_penalty(Square(), img_real, np.zeros_like(img_real), weights=w)) == pytest.approx(9.0, rel=1e-5)
+
+
+def _gp_reference(critic, real, fake, weights):
+    return losses.gradient_penalty(critic, real, fake, weights=weights)
+
+
+def test_check_gradient_penalty_accepts_ours_and_hints_at_common_mistakes():
+    import tensorflow as tf
+
+    from gan_lessons import checks
+
+    assert "correct" in checks.check_gradient_penalty(_gp_reference)
+
+    def squared(critic, real, fake, weights):
+        x = tf.constant(weights * real + (1 - weights) * fake)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            s = critic(x)
+        g = tape.gradient(s, x)
+        return tf.reduce_mean((tf.reduce_sum(g ** 2, axis=1) - 1.0) ** 2)
+
+    with pytest.raises(checks.ExerciseError, match="square root"):
+        checks.check_gradient_penalty(squared)
+
+    def at_real(critic, real, fake, weights):
+        return losses.gradient_penalty(critic, real, real, weights=np.ones_like(weights))
+
+    with pytest.raises(checks.ExerciseError, match="interpolates"):
+        checks.check_gradient_penalty(at_real)
+    with pytest.raises(checks.ExerciseError, match="None"):
+        checks.check_gradient_penalty(lambda *a: None)

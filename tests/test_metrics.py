@@ -163,3 +163,28 @@ def test_image_metrics_rank_real_above_noise():
     assert k_bad > 100 * abs(k_good)
     assert metrics.mode_coverage(real)["modes"] == 10
     assert metrics.mode_coverage(noise)["modes"] <= 3
+
+
+def test_check_mmd2_unbiased_accepts_a_correct_answer_and_hints_at_the_biased_one():
+    from gan_lessons import checks
+
+    assert "correct" in checks.check_mmd2_unbiased(metrics.mmd2_unbiased)
+
+    def biased(a, b):
+        k = metrics.polynomial_kernel
+        return k(a, a).mean() + k(b, b).mean() - 2 * k(a, b).mean()
+
+    with pytest.raises(checks.ExerciseError, match="diagonal"):
+        checks.check_mmd2_unbiased(biased)
+
+    def linear(a, b):
+        d = a.shape[1]
+        kaa, kbb, kab = a @ a.T / d + 1, b @ b.T / d + 1, a @ b.T / d + 1
+        m, n = len(a), len(b)
+        return ((kaa.sum() - np.trace(kaa)) / (m * (m - 1)) + (kbb.sum() - np.trace(kbb)) / (n * (n - 1))
+                - 2 * kab.mean())
+
+    with pytest.raises(checks.ExerciseError, match="cubic"):
+        checks.check_mmd2_unbiased(linear)
+    with pytest.raises(checks.ExerciseError, match="None"):
+        checks.check_mmd2_unbiased(lambda a, b: None)
