@@ -411,3 +411,21 @@ def fid_by_sample_size(feat_a, feat_b, sizes, seed: int = 0) -> dict:
             raise ValueError(f"sample size {n} needs 2 <= n <= {min(len(a), len(b))} vectors in each set")
         out[n] = fid_from_features(a[:n], b[:n])
     return out
+
+
+def inception_score_from_logits(logits) -> float:
+    """The Inception Score formula (Salimans et al. 2016) applied to any classifier's logits (lesson 06).
+
+    IS = exp( mean over x of KL(p(y|x) || p(y)) ), with p(y) the mean of p(y|x).
+    It is high when each image is classified confidently *and* the classes are
+    balanced; it never looks at real data. Ranges over [1, number of classes].
+    """
+    lg = np.asarray(logits, np.float64)
+    if lg.ndim != 2 or len(lg) == 0:
+        raise ValueError(f"logits has shape {lg.shape}; expected (N, n_classes)")
+    lg = lg - lg.max(axis=1, keepdims=True)
+    log_p = lg - np.log(np.exp(lg).sum(axis=1, keepdims=True))
+    p = np.exp(log_p)
+    log_marginal = np.log(p.mean(axis=0) + 1e-300)
+    kl = (p * (log_p - log_marginal)).sum(axis=1)
+    return float(np.exp(kl.mean()))

@@ -188,3 +188,15 @@ def test_check_mmd2_unbiased_accepts_a_correct_answer_and_hints_at_the_biased_on
         checks.check_mmd2_unbiased(linear)
     with pytest.raises(checks.ExerciseError, match="None"):
         checks.check_mmd2_unbiased(lambda a, b: None)
+
+
+def test_inception_score_formula_on_known_logits():
+    big = 50.0
+    confident_balanced = np.eye(4)[np.arange(40) % 4] * big
+    assert metrics.inception_score_from_logits(confident_balanced) == pytest.approx(4.0, rel=1e-6)
+    confident_one_class = np.eye(4)[np.zeros(40, int)] * big
+    assert metrics.inception_score_from_logits(confident_one_class) == pytest.approx(1.0, rel=1e-6)
+    unsure = np.zeros((40, 4))
+    assert metrics.inception_score_from_logits(unsure) == pytest.approx(1.0, rel=1e-9)
+    two = np.eye(4)[np.arange(40) % 2] * big
+    assert metrics.inception_score_from_logits(two) == pytest.approx(2.0, rel=1e-6)
