@@ -1,3 +1,659 @@
-"""Training GANs: the train step, the ``GAN`` keras.Model, callbacks, checkpoints (lessons 04 and 05)."""
+"""Training GANs: the train step, the ``GAN`` keras.Model, callbacks, checkpoints (lessons 04 and 05).
+
+Lesson 04 writes the train step by hand; lesson 05 wraps the same step in
+:class:`GAN`, a ``keras.Model`` subclass trained with ``fit``, and makes training
+safe to interrupt: :meth:`GAN.save_checkpoint` writes *everything* that decides
+the next step (weights, both optimizers, the step counter, the random-number
+state) atomically, and :func:`step_dataset` makes the batch of step ``s`` a pure
+function of ``s``, so a resumed run continues exactly where it stopped.
+"""
 
 from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import keras
+from keras import ops
+
+from . import losses as _losses
+
+LOSSES = ("non_saturating", "saturating", "wasserstein")
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+PRETRAINED = WEIGHTS_DIR / "fashion_mnist_generator.weights.h5"
+LATENT_DIM = 100
+
+# The recipes the lessons and ``python -m gan_lessons bench`` compare (lesson 04).
+TUTORIAL_RECIPE = {"learning_rate": 1e-4, "beta_1": 0.9, "batch_size": 256, "base_filters": 64,
+                   "precision": "float32"}
+COURSE_RECIPE = {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 64, "base_filters": 32,
+                 "precision": "bf16-if-supported"}
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or inf: training stopped (lesson 05)."""
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}={value!r}: expected one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def _check_number(name, value, low=None, high=None, allow_none=False, integer=False):
+    if value is None and allow_none:
+        return value
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds) or (
+            not integer and not math.isfinite(float(value))):
+        raise ValueError(f"{name}={value!r}: expected {'an int' if integer else 'a finite number'}"
+                         + (f" >= {low}" if low is not None else ""))
+    if (low is not None and value < low) or (high is not None and value > high):
+        rng = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name}={value!r}: expected a value {rng}")
+    return value
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(file_object)`` on a temp file next to ``path``, fsync, then ``os.replace`` it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+# --------------------------------------------------------------------------- data in a fixed order
+def _epoch_permutation(n: int, epoch, seed: int):
+    import tensorflow as tf
+
+    return tf.random.experimental.stateless_shuffle(
+        tf.range(n, dtype=tf.int64), seed=tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)]))
+
+
+def step_batch_indices(n: int, batch_size: int, step: int, seed: int = 0) -> np.ndarray:
+    """Indices of the batch used at ``step``: a pure function of (n, batch_size, step, seed) (lesson 05).
+
+    Epoch ``e = step // (n // batch_size)`` uses a stateless shuffle seeded by
+    ``(seed, e)``; nothing depends on what ran before.
+    """
+    per_epoch = n // batch_size
+    if per_epoch < 1:
+        raise ValueError(f"batch_size={batch_size} is larger than the {n} images")
+    epoch, pos = divmod(int(step), per_epoch)
+    perm = np.asarray(_epoch_permutation(n, epoch, seed))
+    return perm[pos * batch_size:(pos + 1) * batch_size]
+
+
+def step_dataset(images, batch_size: int = 64, seed: int = 0, start_step: int = 0, steps: int | None = None):
+    """A tf.data pipeline whose batch number ``s`` depends only on ``s`` (lesson 05).
+
+    Start it at ``start_step=gan.current_step`` after restoring a checkpoint and
+    the resumed run sees exactly the batches an uninterrupted run would
+    (compare :func:`step_batch_indices`). Infinite unless ``steps`` is given.
+    """
+    import tensorflow as tf
+
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim < 2:
+        raise ValueError(f"images has shape {images.shape}; expected (N, ...)")
+    _check_number("batch_size", batch_size, low=1, integer=True)
+    _check_number("start_step", start_step, low=0, integer=True)
+    _check_number("steps", steps, low=0, integer=True, allow_none=True)
+    if batch_size > len(images):
+        raise ValueError(f"batch_size={batch_size} is larger than the {len(images)} images")
+    n = len(images)
+    per_epoch = n // batch_size
+    first_epoch, skip = divmod(int(start_step), per_epoch)
+    table = tf.constant(images)
+
+    def epoch_batches(epoch):
+        perm = _epoch_permutation(n, epoch, seed)[:per_epoch * batch_size]
+        return tf.data.Dataset.from_tensor_slices(tf.reshape(perm, [per_epoch, batch_size]))
+
+    ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches).skip(skip)
+    if steps is not None:
+        ds = ds.take(steps)
+    return ds.map(lambda idx: tf.gather(table, idx), num_parallel_calls=1).prefetch(2)
+
+
+# --------------------------------------------------------------------------- the model
+class GAN(keras.Model):
+    """A GAN as a ``keras.Model``: ``compile(d_optimizer, g_optimizer)``, then ``fit`` (lesson 05).
+
+    ``loss``: "non_saturating" (default), "saturating" (minimax) or "wasserstein"
+    (the discriminator is then a critic). ``d_steps`` discriminator steps per
+    generator step; ``real_label`` < 1 is one-sided label smoothing;
+    ``gp_weight`` > 0 adds WGAN-GP's gradient penalty; ``clip_value`` clips the
+    critic's weights after each critic step (the original WGAN);
+    ``instance_noise`` is the std of Gaussian noise added to D's real and fake
+    inputs. The noise comes from a ``keras.random.SeedGenerator`` whose state
+    is part of every checkpoint.
+
+    Metrics (``keras.metrics.Mean``): d_loss, g_loss, d_real and d_fake (mean
+    D(x) and D(G(z)) as probabilities, or mean critic scores for wasserstein),
+    and gp when a gradient penalty is used.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim=None, loss="non_saturating", d_steps=1,
+                 real_label=1.0, gp_weight=0.0, clip_value=None, instance_noise=0.0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(generator, keras.Model):
+            raise TypeError(f"generator={generator!r}: expected a keras.Model")
+        if not isinstance(discriminator, keras.Model):
+            raise TypeError(f"discriminator={discriminator!r}: expected a keras.Model")
+        if latent_dim is None:
+            try:
+                latent_dim = int(generator.input_shape[-1])
+            except (AttributeError, TypeError, ValueError) as err:
+                raise ValueError("latent_dim=None: could not infer it from generator.input_shape; "
+                                 "pass latent_dim=") from err
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = _check_number("latent_dim", latent_dim, low=1, integer=True)
+        self.loss_kind = _check_choice("loss", loss, LOSSES)
+        self.d_steps = _check_number("d_steps", d_steps, low=1, integer=True)
+        self.real_label = float(_losses._check_smoothing(real_label))
+        self.gp_weight = float(_check_number("gp_weight", gp_weight, low=0.0))
+        self.clip_value = _check_number("clip_value", clip_value, low=0.0, allow_none=True)
+        self.instance_noise = float(_check_number("instance_noise", instance_noise, low=0.0))
+        self.seed = _check_number("seed", seed, low=0, integer=True)
+        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        self.sample_seed_generator = keras.random.SeedGenerator(seed + 1, name="sample_seed")
+        self.step = keras.Variable(0, dtype="int64", trainable=False, name="step",
+                                   aggregation="only_first_replica")
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.gp_tracker = keras.metrics.Mean(name="gp") if self.gp_weight > 0 else None
+        self.loss_fn = None
+        self.built = True
+
+    # -- keras plumbing
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def compile(self, d_optimizer, g_optimizer, loss_fn=None, **kwargs):
+        """Two optimizers (one per network; never share one) and an optional ``loss_fn(labels, logits)``.
+
+        Under the ``mixed_float16`` policy both optimizers are wrapped in a
+        ``LossScaleOptimizer``; ``mixed_bfloat16`` needs no loss scaling.
+        """
+        for name, opt in (("d_optimizer", d_optimizer), ("g_optimizer", g_optimizer)):
+            if not isinstance(opt, keras.optimizers.Optimizer):
+                raise TypeError(f"{name}={opt!r}: expected a keras.optimizers.Optimizer")
+        if d_optimizer is g_optimizer:
+            raise ValueError("d_optimizer and g_optimizer are the same object: each network needs its own "
+                             "optimizer (its moment estimates belong to that network's weights)")
+        if loss_fn is not None and not callable(loss_fn):
+            raise TypeError(f"loss_fn={loss_fn!r}: expected a callable loss_fn(labels, logits) or None")
+        if keras.mixed_precision.global_policy().name == "mixed_float16":
+            if not isinstance(d_optimizer, keras.optimizers.LossScaleOptimizer):
+                d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+            if not isinstance(g_optimizer, keras.optimizers.LossScaleOptimizer):
+                g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
+        kwargs.setdefault("jit_compile", False)
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.loss_fn = loss_fn
+        # Build the optimizers' variables now, inside any tf.distribute scope that is active:
+        # created lazily inside a distributed step they would fail.
+        self._build_optimizers()
+
+    @property
+    def metrics(self):
+        trackers = [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+        return trackers + ([self.gp_tracker] if self.gp_tracker is not None else [])
+
+    @property
+    def current_step(self) -> int:
+        """Steps trained so far (restored by :meth:`load_checkpoint`)."""
+        return int(keras.ops.convert_to_numpy(self.step))
+
+    # -- the losses
+    def _d_loss(self, real_logits, fake_logits):
+        if self.loss_fn is not None:
+            return (self.loss_fn(ops.full_like(real_logits, self.real_label), real_logits)
+                    + self.loss_fn(ops.zeros_like(fake_logits), fake_logits))
+        if self.loss_kind == "wasserstein":
+            return _losses.critic_loss_wasserstein(real_logits, fake_logits)
+        return _losses.discriminator_loss(real_logits, fake_logits, self.real_label)
+
+    def _g_loss(self, fake_logits):
+        if self.loss_fn is not None:
+            return self.loss_fn(ops.ones_like(fake_logits), fake_logits)
+        return _losses.generator_loss(self.loss_kind, fake_logits)
+
+    def _noisy(self, x):
+        if self.instance_noise > 0:
+            x = x + keras.random.normal(ops.shape(x), stddev=self.instance_noise, dtype=x.dtype,
+                                        seed=self.seed_generator)
+        return x
+
+    def _latent(self, batch):
+        return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+
+    # -- one step
+    def train_step(self, data):
+        import tensorflow as tf
+
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        real = ops.cast(real, "float32")
+        batch = ops.shape(real)[0]
+        gp = None
+        for _ in range(self.d_steps):
+            z = self._latent(batch)
+            with tf.GradientTape() as tape:
+                fake = self.generator(z, training=True)
+                real_in, fake_in = self._noisy(real), self._noisy(ops.cast(fake, "float32"))
+                real_logits = ops.cast(self.discriminator(real_in, training=True), "float32")
+                fake_logits = ops.cast(self.discriminator(fake_in, training=True), "float32")
+                d_loss = self._d_loss(real_logits, fake_logits)
+                total = d_loss
+                if self.gp_weight > 0:
+                    w_shape = [batch] + [1] * (len(real.shape) - 1)
+                    weights = keras.random.uniform(w_shape, seed=self.seed_generator)
+                    gp = _losses.gradient_penalty(self.discriminator, real_in, fake_in, weights=weights)
+                    total = total + self.gp_weight * gp
+                scaled = self.d_optimizer.scale_loss(total)
+            d_vars = self.discriminator.trainable_variables
+            self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
+            if self.clip_value is not None:
+                for v in d_vars:
+                    v.assign(ops.clip(v, -self.clip_value, self.clip_value))
+
+        z = self._latent(batch)
+        with tf.GradientTape() as tape:
+            fake = self.generator(z, training=True)
+            fake_logits_g = ops.cast(self.discriminator(self._noisy(ops.cast(fake, "float32")), training=True),
+                                     "float32")
+            g_loss = self._g_loss(fake_logits_g)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
+        self.step.assign_add(1)
+
+        if self.loss_kind == "wasserstein" and self.loss_fn is None:
+            d_real, d_fake = ops.mean(real_logits), ops.mean(fake_logits)
+        else:
+            d_real, d_fake = ops.mean(ops.sigmoid(real_logits)), ops.mean(ops.sigmoid(fake_logits))
+        self.d_loss_tracker.update_state(total)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_tracker.update_state(d_real)
+        self.d_fake_tracker.update_state(d_fake)
+        if self.gp_tracker is not None:
+            self.gp_tracker.update_state(gp)
+        return {m.name: m.result() for m in self.metrics}
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        """``keras.Model.fit`` plus a :class:`NaNGuard` (added unless one is given)."""
+        callbacks = list(callbacks or [])
+        if not any(isinstance(c, NaNGuard) for c in callbacks):
+            callbacks.insert(0, NaNGuard())
+        return super().fit(*args, callbacks=callbacks, **kwargs)
+
+    # -- sampling
+    def generate(self, n: int, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
+        """``n`` generated images as a NumPy array (inference mode).
+
+        ``seed=None`` draws from a sampling seed generator that is separate from
+        the training noise, so sampling never changes what training does next.
+        """
+        _check_number("n", n, low=1, integer=True)
+        if seed is None:
+            z = keras.random.normal((n, self.latent_dim), seed=self.sample_seed_generator)
+        else:
+            z = keras.random.normal((n, self.latent_dim), seed=int(seed))
+        out = [ops.convert_to_numpy(self.generator(z[i:i + batch_size], training=False))
+               for i in range(0, n, batch_size)]
+        return np.concatenate(out).astype(np.float32)
+
+    # -- checkpoints
+    def _build_optimizers(self):
+        for opt, net in ((self.d_optimizer, self.discriminator), (self.g_optimizer, self.generator)):
+            if not opt.built:
+                opt.build(net.trainable_variables)
+
+    def state_variables(self) -> dict:
+        """Every variable that decides the next step, by name (weights, optimizers, step, RNG)."""
+        if getattr(self, "d_optimizer", None) is None:
+            raise ValueError("the GAN is not compiled: call compile(d_optimizer, g_optimizer) first")
+        self._build_optimizers()
+        groups = {"generator": self.generator.variables, "discriminator": self.discriminator.variables,
+                  "d_optimizer": self.d_optimizer.variables, "g_optimizer": self.g_optimizer.variables,
+                  "rng": [self.seed_generator.state, self.sample_seed_generator.state], "step": [self.step]}
+        return {f"{group}/{i:04d}": v for group, vs in groups.items() for i, v in enumerate(vs)}
+
+    def save_checkpoint(self, path, extra: dict | None = None) -> Path:
+        """Write the full training state to ``path`` (.npz) atomically: temp file, fsync, ``os.replace``.
+
+        A kill during saving leaves the previous checkpoint intact. ``extra`` is
+        JSON metadata stored inside the same file.
+        """
+        path = Path(path)
+        arrays = {k: np.asarray(ops.convert_to_numpy(v)) for k, v in self.state_variables().items()}
+        meta = {"step": self.current_step, "loss": self.loss_kind, "latent_dim": self.latent_dim,
+                "generator": self.generator.name, "discriminator": self.discriminator.name,
+                "extra": extra or {}}
+        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+        return path
+
+    def load_checkpoint(self, path) -> dict:
+        """Restore a checkpoint written by :meth:`save_checkpoint`; returns its metadata.
+
+        Raises ValueError when the file holds another architecture (names or shapes differ).
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"checkpoint {str(path)!r} does not exist")
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(bytes(arrays.pop("__meta__")).decode())
+        variables = self.state_variables()
+        if set(arrays) != set(variables):
+            raise ValueError(f"checkpoint {str(path)!r} holds another architecture or optimizer "
+                             f"({len(arrays)} arrays, this GAN has {len(variables)} variables)")
+        for k, v in variables.items():
+            if tuple(arrays[k].shape) != tuple(v.shape):
+                raise ValueError(f"checkpoint {str(path)!r} holds another architecture: {k} has shape "
+                                 f"{arrays[k].shape}, this GAN's has {tuple(v.shape)}")
+        for k, v in variables.items():
+            v.assign(arrays[k])
+        return meta
+
+
+# --------------------------------------------------------------------------- callbacks
+class NaNGuard(keras.callbacks.Callback):
+    """Stop training with a :class:`NonFiniteLossError` that names the step and suggests fixes (lesson 05)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {k: float(v) for k, v in (logs or {}).items()
+               if np.ndim(v) == 0 and not math.isfinite(float(v))}
+        if bad:
+            step = self.model.current_step if hasattr(self.model, "current_step") else batch
+            what = ", ".join(f"{k} = {v}" for k, v in bad.items())
+            raise NonFiniteLossError(
+                f"training stopped at step {step}: {what}. Try a lower learning rate (e.g. 1e-4), "
+                "a gradient penalty (gp_weight=10) or one-sided label smoothing (real_label=0.9), "
+                "check that the data lies in [-1, 1] like the generator's tanh output, and with "
+                "mixed_float16 use a loss-scale optimizer (bf16 needs none).")
+
+
+class StepLogger(keras.callbacks.Callback):
+    """Record every step's exact losses and D(x)/D(G(z)) in ``self.history`` (lesson 05).
+
+    Keras reports running means over the epoch; this callback resets the
+    model's metrics before each step, so each logged value is that step's own
+    (the epoch-end logs then hold the last step's values, not epoch means).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+
+    def on_train_batch_begin(self, batch, logs=None):
+        for m in self.model.metrics:
+            m.reset_state()
+
+    def on_train_batch_end(self, batch, logs=None):
+        for k, v in (logs or {}).items():
+            if np.ndim(v) == 0:
+                self.history.setdefault(k, []).append(float(v))
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Generate images from a FIXED noise batch every ``every_n_epochs`` epochs or ``every_n_steps`` steps.
+
+    The images are kept in ``self.images`` (a list of (step, array)); with
+    ``out_dir`` each grid is also saved as a PNG (lessons 04 and 05).
+    """
+
+    def __init__(self, noise, every_n_epochs: int | None = 1, every_n_steps: int | None = None, out_dir=None):
+        super().__init__()
+        self.noise = np.asarray(noise, dtype=np.float32)
+        if self.noise.ndim != 2:
+            raise ValueError(f"noise has shape {self.noise.shape}; expected (n, latent_dim)")
+        self.every_n_epochs = _check_number("every_n_epochs", every_n_epochs, low=1, integer=True, allow_none=True)
+        self.every_n_steps = _check_number("every_n_steps", every_n_steps, low=1, integer=True, allow_none=True)
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.images: list[tuple[int, np.ndarray]] = []
+
+    def _grab(self):
+        gen = self.model.generator
+        x = ops.convert_to_numpy(gen(self.noise, training=False)).astype(np.float32)
+        step = self.model.current_step
+        self.images.append((step, x))
+        if self.out_dir is not None:
+            save_grid_png(x, self.out_dir / f"samples_{step:07d}.png")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_n_steps and self.model.current_step % self.every_n_steps == 0:
+            self._grab()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every_n_epochs and (epoch + 1) % self.every_n_epochs == 0:
+            self._grab()
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Save :meth:`GAN.save_checkpoint` every ``every_n_steps`` steps and at the end of training (lesson 05)."""
+
+    def __init__(self, path, every_n_steps: int = 100, extra: dict | None = None):
+        super().__init__()
+        self.path = Path(path)
+        self.every_n_steps = _check_number("every_n_steps", every_n_steps, low=1, integer=True)
+        self.extra = extra
+        self.saved_steps: list[int] = []
+
+    def _save(self):
+        self.model.save_checkpoint(self.path, extra=self.extra)
+        self.saved_steps.append(self.model.current_step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.model.current_step % self.every_n_steps == 0:
+            self._save()
+
+    def on_train_end(self, logs=None):
+        if not self.saved_steps or self.saved_steps[-1] != self.model.current_step:
+            self._save()
+
+
+class StopAfter(keras.callbacks.Callback):
+    """Stop ``fit`` after ``seconds`` of wall time or once the GAN reaches step ``total_steps`` (CLI, bench)."""
+
+    def __init__(self, seconds: float | None = None, total_steps: int | None = None):
+        super().__init__()
+        self.seconds = seconds
+        self.total_steps = total_steps
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.total_steps is not None and self.model.current_step >= self.total_steps:
+            self.model.stop_training = True
+        if self.seconds is not None and time.perf_counter() - self.start >= self.seconds:
+            self.model.stop_training = True
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A tqdm progress bar over steps, showing the losses (lesson 04, CLI)."""
+
+    def __init__(self, total: int | None = None, initial: int = 0, desc: str = "train", notebook: bool = False):
+        super().__init__()
+        self.total, self.initial, self.desc, self.notebook = total, initial, desc, notebook
+        self.bar = None
+
+    def on_train_begin(self, logs=None):
+        if self.notebook:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
+        self.bar = tqdm(total=self.total, initial=self.initial, desc=self.desc, unit="step", leave=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.bar.update(1)
+        if batch % 10 == 0 and logs:
+            self.bar.set_postfix({k: f"{float(v):.3f}" for k, v in logs.items() if np.ndim(v) == 0})
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def fit_steps(gan: GAN, images, total_steps: int, batch_size: int = 64, data_seed: int = 0,
+              steps_per_epoch: int | None = None, callbacks=None, verbose: int = 0):
+    """Train ``gan`` until it has ``total_steps`` steps in total, from wherever it is now (lesson 05).
+
+    The data come from :func:`step_dataset` starting at ``gan.current_step``, so
+    calling this after :meth:`GAN.load_checkpoint` continues the very same run.
+    ``steps_per_epoch`` only sets how often epoch-level callbacks fire.
+    Returns the ``History`` (or None when there was nothing left to do).
+    """
+    _check_number("total_steps", total_steps, low=0, integer=True)
+    start = gan.current_step
+    remaining = total_steps - start
+    if remaining <= 0:
+        return None
+    per_epoch = min(steps_per_epoch or remaining, remaining)
+    epochs = math.ceil(remaining / per_epoch)
+    ds = step_dataset(images, batch_size, seed=data_seed, start_step=start, steps=remaining)
+    callbacks = list(callbacks or []) + [StopAfter(total_steps=total_steps)]
+    return gan.fit(ds, epochs=epochs, steps_per_epoch=per_epoch, callbacks=callbacks, verbose=verbose,
+                   shuffle=False)
+
+
+# --------------------------------------------------------------------------- images on disk
+def save_grid_png(images, path, ncols: int = 8) -> Path:
+    """Tile images in [-1, 1] (N, H, W, C) into one grey/RGB PNG, written atomically."""
+    from PIL import Image
+
+    from .data import to_uint8
+
+    x = to_uint8(np.asarray(images))
+    if x.ndim == 3:
+        x = x[..., None]
+    n, h, w, c = x.shape
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    grid = np.full((nrows * (h + 2) + 2, ncols * (w + 2) + 2, c), 255, np.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncols)
+        grid[2 + r * (h + 2):2 + r * (h + 2) + h, 2 + col * (w + 2):2 + col * (w + 2) + w] = x[i]
+    img = Image.fromarray(grid[..., 0] if c == 1 else grid)
+    path = Path(path)
+    _atomic_write(path, lambda fh: img.save(fh, format="PNG"))
+    return path
+
+
+def save_gif(frames, path, duration_ms: int = 300, ncols: int = 8, scale: int = 2) -> Path:
+    """An animated GIF from a list of image batches in [-1, 1] (one grid per frame) (lesson 04)."""
+    import io
+
+    from PIL import Image
+
+    pics = []
+    for frame in frames:
+        buf = io.BytesIO()
+        save_grid_png_to(frame, buf, ncols)
+        im = Image.open(io.BytesIO(buf.getvalue())).convert("L")
+        pics.append(im.resize((im.width * scale, im.height * scale), Image.NEAREST))
+    if not pics:
+        raise ValueError("frames is empty: expected at least one batch of images")
+    path = Path(path)
+    _atomic_write(path, lambda fh: pics[0].save(fh, format="GIF", save_all=True, append_images=pics[1:],
+                                                duration=duration_ms, loop=0))
+    return path
+
+
+def save_grid_png_to(images, fh, ncols: int = 8) -> None:
+    """Like :func:`save_grid_png` but into an open binary file object."""
+    with tempfile.TemporaryDirectory() as tmp:
+        p = save_grid_png(images, Path(tmp) / "g.png", ncols)
+        fh.write(p.read_bytes())
+
+
+# --------------------------------------------------------------------------- the course's generator
+def course_generator(latent_dim: int = LATENT_DIM, seed: int | None = None) -> keras.Model:
+    """The course recipe's generator: DCGAN with 32 base filters (about 0.9 M weights) (lesson 04)."""
+    from .models import dcgan_generator
+
+    return dcgan_generator(latent_dim=latent_dim, base_filters=COURSE_RECIPE["base_filters"], seed=seed)
+
+
+def course_discriminator(seed: int | None = None) -> keras.Model:
+    """The course recipe's discriminator: DCGAN with 32 base filters (lesson 04)."""
+    from .models import dcgan_discriminator
+
+    return dcgan_discriminator(base_filters=COURSE_RECIPE["base_filters"], seed=seed)
+
+
+def _sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_pretrained(generator, path=PRETRAINED, meta: dict | None = None) -> Path:
+    """Save generator weights plus a JSON sidecar with their SHA-256 and training metadata, atomically."""
+    path = Path(path)
+    if not str(path).endswith(".weights.h5"):
+        raise ValueError(f"path={str(path)!r}: expected a name ending in .weights.h5")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".weights.h5")
+    os.close(fd)
+    try:
+        generator.save_weights(tmp)
+        digest = _sha256(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    side = dict(meta or {}, sha256=digest)
+    _atomic_write(path.with_suffix(".json"),
+                  lambda fh: fh.write(json.dumps(side, indent=1).encode()))
+    return path
+
+
+def pretrained_info(path=PRETRAINED) -> dict:
+    """The JSON sidecar of the shipped generator (SHA-256, steps, FID, how it was trained)."""
+    side = Path(path).with_suffix(".json")
+    if not side.is_file():
+        raise ValueError(f"{side}: no metadata for the pretrained generator")
+    return json.loads(side.read_text())
+
+
+def pretrained_generator(path=PRETRAINED) -> keras.Model:
+    """The course's Fashion-MNIST generator, trained by ``python -m gan_lessons train`` (lessons 06+).
+
+    Its SHA-256 is checked against the JSON sidecar before loading; latent 100 ->
+    (28, 28, 1) in [-1, 1].
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: the pretrained generator is missing (reinstall gan_lessons)")
+    info = pretrained_info(path)
+    if _sha256(path) != info.get("sha256"):
+        raise ValueError(f"{path}: SHA-256 does not match its .json sidecar (file damaged); reinstall gan_lessons")
+    gen = course_generator(latent_dim=int(info.get("latent_dim", LATENT_DIM)))
+    gen.load_weights(str(path))
+    return gen

@@ -1,0 +1,267 @@
+"""gan_lessons.training: the GAN model's train step, exact resumption, precision and strategy paths."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from gan_lessons import data, models, runtime, training
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, _ = data.load_images("digits", "train")
+    return x[:512]
+
+
+def small_gan(seed=0, **kw):
+    runtime.seed_everything(seed)
+    g = models.dcgan_generator(latent_dim=16, image_size=8, base_filters=8)
+    d = models.dcgan_discriminator(image_size=8, base_filters=8)
+    gan = training.GAN(g, d, seed=seed, **kw)
+    gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+    return gan
+
+
+def snapshot(model):
+    return [np.array(v.numpy()) for v in model.trainable_variables]
+
+
+def changed(before, model):
+    return [not np.array_equal(b, np.array(v.numpy())) for b, v in zip(before, model.trainable_variables)]
+
+
+def test_train_step_finite_and_both_networks_learn(digits):
+    gan = small_gan()
+    g0, d0 = snapshot(gan.generator), snapshot(gan.discriminator)
+    logs = gan.train_step(digits[:32])
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert 0 < float(logs["d_real"]) < 1 and 0 < float(logs["d_fake"]) < 1
+    assert all(changed(g0, gan.generator)), "every generator weight must move"
+    assert all(changed(d0, gan.discriminator)), "every discriminator weight must move"
+    assert gan.current_step == 1
+
+
+def test_generator_gets_gradients_through_discriminator(digits):
+    import tensorflow as tf
+
+    gan = small_gan()
+    z = tf.random.normal((8, gan.latent_dim))
+    with tf.GradientTape() as tape:
+        loss = gan._g_loss(gan.discriminator(gan.generator(z, training=True), training=True))
+    grads = tape.gradient(loss, gan.generator.trainable_variables)
+    assert all(g is not None for g in grads)
+    assert all(float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads)
+
+
+@pytest.mark.parametrize("kw", [dict(loss="saturating", real_label=0.9, instance_noise=0.1),
+                                dict(loss="wasserstein", gp_weight=10.0, d_steps=2),
+                                dict(loss="wasserstein", clip_value=0.01)])
+def test_loss_variants_run(digits, kw):
+    gan = small_gan(**kw)
+    logs = gan.train_step(digits[:16])
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert ("gp" in logs) == (kw.get("gp_weight", 0) > 0)
+    if kw.get("clip_value"):
+        assert all(np.max(np.abs(v.numpy())) <= kw["clip_value"] + 1e-7
+                   for v in gan.discriminator.trainable_variables)
+
+
+def test_loss_fn_override_matches_builtin(digits):
+    a = small_gan()
+    b = small_gan()
+    b.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5),
+              loss_fn=keras.losses.BinaryCrossentropy(from_logits=True))
+    la, lb = a.train_step(digits[:16]), b.train_step(digits[:16])
+    np.testing.assert_allclose(float(la["d_loss"]), float(lb["d_loss"]), rtol=1e-5)
+    np.testing.assert_allclose(float(la["g_loss"]), float(lb["g_loss"]), rtol=1e-5)
+
+
+def test_mlp_on_points():
+    runtime.seed_everything(0)
+    pts = data.toy_2d("ring", 256, seed=0).astype("float32")
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2)])
+    d = keras.Sequential([keras.Input((2,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+    gan = training.GAN(g, d)
+    assert gan.latent_dim == 2
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    hist = gan.fit(pts, batch_size=64, epochs=2, verbose=0)
+    assert np.isfinite(hist.history["g_loss"]).all()
+    assert gan.generate(10).shape == (10, 2)
+
+
+def test_bad_arguments():
+    g = models.dcgan_generator(latent_dim=16, image_size=8, base_filters=8)
+    d = models.dcgan_discriminator(image_size=8, base_filters=8)
+    with pytest.raises(ValueError, match="loss"):
+        training.GAN(g, d, loss="hinge")
+    with pytest.raises(ValueError, match="d_steps"):
+        training.GAN(g, d, d_steps=0)
+    with pytest.raises(ValueError, match="real_label"):
+        training.GAN(g, d, real_label=0.2)
+    with pytest.raises(TypeError, match="generator"):
+        training.GAN("g", d)
+    gan = training.GAN(g, d)
+    opt = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="same object"):
+        gan.compile(opt, opt)
+
+
+def test_generate_is_deterministic_and_does_not_touch_training_rng(digits):
+    gan = small_gan()
+    state = np.array(gan.seed_generator.state.numpy())
+    a, b = gan.generate(5, seed=7), gan.generate(5, seed=7)
+    gan.generate(5)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(state, gan.seed_generator.state.numpy())
+    assert a.shape == (5, 8, 8, 1) and a.min() >= -1 and a.max() <= 1
+
+
+def test_step_dataset_is_a_function_of_the_step(digits):
+    ds = training.step_dataset(digits, 32, seed=5, start_step=37, steps=3)
+    got = [np.asarray(b) for b in ds]
+    assert len(got) == 3
+    for i, b in enumerate(got):
+        np.testing.assert_array_equal(b, digits[training.step_batch_indices(len(digits), 32, 37 + i, seed=5)])
+    # epoch boundary: 512 // 32 = 16 steps per epoch; the permutation changes with the epoch
+    assert not np.array_equal(training.step_batch_indices(512, 32, 0), training.step_batch_indices(512, 32, 16))
+
+
+def test_resume_is_exact(digits, tmp_path):
+    ck = tmp_path / "ck.npz"
+    # uninterrupted: 24 steps
+    gan = small_gan()
+    full = training.StepLogger()
+    training.fit_steps(gan, digits, 24, batch_size=32, steps_per_epoch=10, callbacks=[full])
+    reference = {k: np.array(v.numpy()) for k, v in gan.state_variables().items()}
+    # interrupted after 13 steps (a checkpoint every 13), then a FRESH model restores and finishes
+    gan_a = small_gan()
+    training.fit_steps(gan_a, digits, 13, batch_size=32, steps_per_epoch=10,
+                       callbacks=[training.Checkpoint(ck, every_n_steps=13)])
+    del gan_a
+    gan_b = small_gan(seed=0)
+    meta = gan_b.load_checkpoint(ck)
+    assert meta["step"] == 13 and gan_b.current_step == 13
+    assert int(gan_b.d_optimizer.iterations.numpy()) == 13 and int(gan_b.g_optimizer.iterations.numpy()) == 13
+    rest = training.StepLogger()
+    training.fit_steps(gan_b, digits, 24, batch_size=32, steps_per_epoch=10, callbacks=[rest])
+    assert gan_b.current_step == 24
+    np.testing.assert_array_equal(np.array(rest.history["g_loss"]), np.array(full.history["g_loss"][13:]))
+    resumed = {k: np.array(v.numpy()) for k, v in gan_b.state_variables().items()}
+    assert resumed.keys() == reference.keys()
+    for k in reference:
+        np.testing.assert_array_equal(resumed[k], reference[k], err_msg=k)
+
+
+def test_checkpoint_is_atomic_and_checks_architecture(digits, tmp_path, monkeypatch):
+    ck = tmp_path / "ck.npz"
+    gan = small_gan()
+    gan.train_step(digits[:32])
+    gan.save_checkpoint(ck)
+    good = ck.read_bytes()
+
+    def killed(fh, **arrays):
+        fh.write(b"half a file")
+        raise KeyboardInterrupt("killed while saving")
+
+    gan.train_step(digits[:32])
+    monkeypatch.setattr(np, "savez", killed)
+    with pytest.raises(KeyboardInterrupt):
+        gan.save_checkpoint(ck)
+    monkeypatch.undo()
+    assert ck.read_bytes() == good, "the old checkpoint must survive a kill during saving"
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.npz"], "no temp file is left behind"
+    assert small_gan().load_checkpoint(ck)["step"] == 1
+
+    runtime.seed_everything(0)
+    other = training.GAN(models.dcgan_generator(latent_dim=16, image_size=8, base_filters=16),
+                         models.dcgan_discriminator(image_size=8, base_filters=16))
+    other.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    with pytest.raises(ValueError, match="another architecture"):
+        other.load_checkpoint(ck)
+    with pytest.raises(ValueError, match="does not exist"):
+        other.load_checkpoint(tmp_path / "missing.npz")
+
+
+def test_nan_stops_training_with_a_clear_message(digits):
+    gan = small_gan()
+    bad = digits[:64].copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(training.NonFiniteLossError, match=r"step 1: .*lower learning rate.*\[-1, 1\]"):
+        gan.fit(bad, batch_size=64, epochs=1, verbose=0)
+
+
+def test_callbacks_sample_grid_and_png(digits, tmp_path):
+    gan = small_gan()
+    noise = np.random.default_rng(0).normal(size=(16, 16)).astype("float32")
+    grid = training.SampleGrid(noise, every_n_epochs=1, every_n_steps=3, out_dir=tmp_path)
+    training.fit_steps(gan, digits, 6, batch_size=32, steps_per_epoch=3, callbacks=[grid])
+    steps = [s for s, _ in grid.images]
+    assert steps == [3, 3, 6, 6]
+    assert grid.images[0][1].shape == (16, 8, 8, 1)
+    assert not np.array_equal(grid.images[0][1], grid.images[2][1])
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["samples_0000003.png", "samples_0000006.png"]
+    gif = training.save_gif([im for _, im in grid.images], tmp_path / "p.gif")
+    from PIL import Image
+
+    assert Image.open(gif).n_frames >= 2  # PIL merges identical consecutive frames
+
+
+def test_mixed_bfloat16_path(digits):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        gan = small_gan()
+        assert gan.discriminator.layers[1].compute_dtype == "bfloat16"
+        logs = gan.train_step(digits[:32])
+        assert all(np.isfinite(float(v)) for v in logs.values())
+        assert gan.generator.trainable_variables[0].dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_mixed_float16_wraps_loss_scale(digits):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        gan = small_gan()
+        assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+        logs = gan.train_step(digits[:16])
+        assert all(np.isfinite(float(v)) for v in logs.values())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+STRATEGY_SCRIPT = textwrap.dedent("""
+    import json, numpy as np, tensorflow as tf, keras
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from gan_lessons import data, models, runtime, training
+    runtime.seed_everything(0)
+    x, _ = data.load_images("digits", "train", limit=256)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        gan = training.GAN(models.dcgan_generator(latent_dim=16, image_size=8, base_filters=8),
+                           models.dcgan_discriminator(image_size=8, base_filters=8))
+        gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+    before = [np.array(v.numpy()) for v in gan.generator.trainable_variables]
+    hist = training.fit_steps(gan, x, 4, batch_size=32)
+    moved = all(not np.array_equal(b, v.numpy()) for b, v in zip(before, gan.generator.trainable_variables))
+    print(json.dumps({"replicas": strategy.num_replicas_in_sync, "step": gan.current_step, "moved": moved,
+                      "g_loss": hist.history["g_loss"][-1]}))
+""")
+
+
+def test_distribution_strategy_two_logical_cpus():
+    out = subprocess.run([sys.executable, "-c", STRATEGY_SCRIPT], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["step"] == 4
+    assert result["moved"]
+    assert np.isfinite(result["g_loss"])
