@@ -160,14 +160,22 @@ def _download(url: str, dest: Path, sha256: str, decompressed: bool) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - fixed https/file URL
         payload = response.read()
-    check = gzip.decompress(payload) if decompressed else payload
+    try:
+        check = gzip.decompress(payload) if decompressed else payload
+    except (OSError, EOFError) as err:  # not gzip at all (a proxy's error page) or cut short
+        raise CorruptDataError(f"download of {url} is not a readable gzip file ({err}); nothing was saved") from err
     got = _sha256(check)
     if got != sha256:
         raise CorruptDataError(f"download of {url} has SHA-256 {got}, expected {sha256}; nothing was saved")
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(payload)
-    os.replace(tmp, dest)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return dest
 
 
@@ -236,7 +244,13 @@ def _load_mnist(split: str, path, download: bool):
 
 
 def _looks_like_fashion(img: Path) -> bool:
-    return str(img.parent.resolve()) == str(Path(DEBIAN_FASHION_DIR).resolve()) or "fashion" in str(img).lower()
+    """True when an IDX file is one of Fashion-MNIST's (same file names as MNIST's): judged by content."""
+    if str(img.parent.resolve()) == str(Path(DEBIAN_FASHION_DIR).resolve()):
+        return True
+    try:
+        return _sha256(_read_bytes(img)) in FASHION_SHA256.values()
+    except CorruptDataError:
+        return False
 
 
 def _read_npz(npz: Path, split: str):
