@@ -657,3 +657,177 @@ def pretrained_generator(path=PRETRAINED) -> keras.Model:
     gen = course_generator(latent_dim=int(info.get("latent_dim", LATENT_DIM)))
     gen.load_weights(str(path))
     return gen
+
+
+# --------------------------------------------------------------------------- command-line runs
+def cpu_supports_bf16() -> bool:
+    """True when this CPU has native bf16 instructions (AVX512_BF16 or AMX), read from /proc/cpuinfo."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def auto_precision() -> str:
+    """'mixed_float16' on a GPU, 'mixed_bfloat16' on a bf16-capable CPU, else 'float32' (lesson 05)."""
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return "mixed_float16"
+    return "mixed_bfloat16" if cpu_supports_bf16() else "float32"
+
+
+def float32_copy(generator_fn, trained) -> keras.Model:
+    """Rebuild ``generator_fn()`` under the float32 policy and copy ``trained``'s weights into it."""
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        model = generator_fn()
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    model.set_weights(trained.get_weights())
+    return model
+
+
+def build_course_gan(image_size: int = 28, precision: str = "auto", seed: int = 0, recipe: dict | None = None):
+    """The CLI's GAN: a DCGAN pair sized by ``recipe`` (default :data:`COURSE_RECIPE`), compiled with its Adams.
+
+    Sets the global mixed-precision policy to ``precision`` ('auto' picks
+    :func:`auto_precision`) while building. Returns ``(gan, precision_used)``.
+    """
+    from .models import dcgan_discriminator, dcgan_generator
+
+    recipe = dict(COURSE_RECIPE if recipe is None else recipe)
+    if precision in ("auto", "bf16-if-supported"):
+        precision = auto_precision()
+    _check_choice("precision", precision, ("float32", "mixed_bfloat16", "mixed_float16"))
+    keras.mixed_precision.set_global_policy(precision)
+    from . import runtime
+
+    runtime.seed_everything(seed)
+    g = dcgan_generator(latent_dim=LATENT_DIM, image_size=image_size, base_filters=recipe["base_filters"])
+    d = dcgan_discriminator(image_size=image_size, base_filters=recipe["base_filters"])
+    gan = GAN(g, d, seed=seed)
+    gan.compile(keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]),
+                keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]))
+    return gan, precision
+
+
+def sample_fid(gan: GAN, dataset: str, n: int = 2000, seed: int = 123) -> float:
+    """FID of ``n`` generated images against ``n`` test images, in the domain classifier's features."""
+    from . import metrics
+    from .data import load_images
+
+    real, _ = load_images(dataset, "test", limit=n)
+    fake = gan.generate(len(real), seed=seed)
+    return float(metrics.fid(real, fake, dataset=dataset))
+
+
+class _PeakRSS:
+    """Sample this process's resident memory in a thread; ``peak_mb`` is the maximum seen."""
+
+    def __init__(self, every: float = 0.2):
+        import threading
+
+        self.every, self.peak = every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def rss() -> int:
+        try:
+            return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+            import resource
+
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.rss())
+            self._stop.wait(self.every)
+
+    def __enter__(self):
+        self.peak = self.rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss())
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak / 2**20
+
+
+def time_train_step(gan: GAN, images, batch_size: int = 256, steps: int = 8, warmup: int = 2) -> float:
+    """Seconds per compiled train step at ``batch_size`` (the step alone, no data pipeline) (bench)."""
+    import tensorflow as tf
+
+    step = tf.function(gan.train_step)
+    batch = tf.constant(np.asarray(images[:batch_size], np.float32))
+    for _ in range(warmup):
+        float(step(batch)["g_loss"])
+    t = time.perf_counter()
+    for _ in range(steps):
+        out = step(batch)
+    float(out["g_loss"])
+    return (time.perf_counter() - t) / steps
+
+
+def bench(minutes: float = 5.0, dataset: str = "fashion_mnist", step_batch: int = 256, fid_n: int = 2000,
+          progress: bool = True, seed: int = 0) -> list[dict]:
+    """Train the TF tutorial's recipe and the course's for the same wall time on the same data; measure both.
+
+    Returns one dict per recipe: images/s and steps while training, FID at
+    equal time, peak resident memory, and the train step alone at batch 256.
+    """
+    from .data import load_images
+
+    _check_number("minutes", minutes, low=0.0)
+    if minutes <= 0:
+        raise ValueError(f"minutes={minutes!r}: expected a positive number")
+    images, _ = load_images(dataset, "train")
+    size = images.shape[1]
+    rows = []
+    for name, recipe in (("TF tutorial", TUTORIAL_RECIPE), ("course", COURSE_RECIPE)):
+        gan, precision = build_course_gan(size, recipe["precision"], seed=seed, recipe=recipe)
+        step_s = time_train_step(gan, images, step_batch)
+        gan, precision = build_course_gan(size, recipe["precision"], seed=seed, recipe=recipe)
+        cbs = [StopAfter(seconds=minutes * 60)]
+        if progress:
+            cbs.append(ProgressBar(desc=name))
+        with _PeakRSS() as mem:
+            t = time.perf_counter()
+            fit_steps(gan, images, 10**9, batch_size=recipe["batch_size"], data_seed=seed, steps_per_epoch=10**9,
+                      callbacks=cbs)
+            wall = time.perf_counter() - t
+        steps = gan.current_step
+        rows.append({"recipe": name, "precision": precision, "batch_size": recipe["batch_size"],
+                     "learning_rate": recipe["learning_rate"], "beta_1": recipe["beta_1"],
+                     "base_filters": recipe["base_filters"], "steps": steps, "wall_s": round(wall, 1),
+                     "images_per_s": round(steps * recipe["batch_size"] / wall, 1),
+                     "fid": round(sample_fid(gan, dataset, fid_n), 2), "peak_rss_mb": round(mem.peak_mb),
+                     "step_s_at_256": round(step_s, 4), "step_images_per_s_at_256": round(step_batch / step_s, 1)})
+        keras.mixed_precision.set_global_policy("float32")
+    return rows
+
+
+def bench_table(rows: list[dict], minutes: float) -> str:
+    """The bench result as a Markdown table."""
+    head = ("| recipe | precision | batch | Adam (lr, β1) | base filters | steps in {m} min | images/s | "
+            "FID at equal time | peak RSS (MB) | train step alone, batch 256 (images/s) |").format(m=f"{minutes:g}")
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        lines.append(f"| {r['recipe']} | {r['precision']} | {r['batch_size']} | {r['learning_rate']:g}, "
+                     f"{r['beta_1']:g} | {r['base_filters']} | {r['steps']} | {r['images_per_s']:.0f} | "
+                     f"{r['fid']:.1f} | {r['peak_rss_mb']} | {r['step_images_per_s_at_256']:.0f} |")
+    if len(rows) == 2 and rows[1]["fid"] > 0:
+        lines.append("")
+        lines.append(f"FID ratio (tutorial / course): {rows[0]['fid'] / rows[1]['fid']:.1f}x; "
+                     f"train-step speed ratio at batch 256 (course / tutorial): "
+                     f"{rows[1]['step_images_per_s_at_256'] / rows[0]['step_images_per_s_at_256']:.2f}x")
+    return "\n".join(lines)
