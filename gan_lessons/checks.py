@@ -355,3 +355,179 @@ def check_gradient_penalty(gp_fn) -> str:
                     "x̂ = ε·real + (1-ε)·fake; per sample g = ∇ₓ f(x̂); penalty = mean over samples of (||g||₂ - 1)²")
         _fail(exercise, f"got {got:.5g} for the {critic.name}, expected {want:.5g}", hint)
     return passed(exercise, "it matches gan_lessons.losses.gradient_penalty on a linear and a non-linear critic")
+
+
+# --------------------------------------------------------------------------- lesson 02
+def _d_step_reference(generator, discriminator, optimizer, real, z):
+    import tensorflow as tf
+
+    from . import losses
+
+    with tf.GradientTape() as tape:
+        fake = generator(z, training=True)
+        loss = losses.discriminator_loss(discriminator(real, training=True), discriminator(fake, training=True))
+    grads = tape.gradient(loss, discriminator.trainable_variables)
+    optimizer.apply_gradients(zip(grads, discriminator.trainable_variables))
+    return loss
+
+
+def _d_step_setup(seed: int):
+    import keras
+    import numpy as np
+
+    from . import data
+
+    def mlp(in_dim, out_dim, name, s):
+        return keras.Sequential([keras.Input((in_dim,)),
+                                 keras.layers.Dense(16, activation="relu",
+                                                    kernel_initializer=keras.initializers.GlorotUniform(seed=s)),
+                                 keras.layers.Dense(out_dim,
+                                                    kernel_initializer=keras.initializers.GlorotUniform(seed=s + 1))],
+                                name=name)
+
+    g, d = mlp(2, 2, "G", seed), mlp(2, 1, "D", seed + 10)
+    opt = keras.optimizers.SGD(0.1)
+    rng = np.random.default_rng(seed)
+    real = data.toy_2d("ring", 64, seed=seed)
+    z = rng.normal(size=(64, 2)).astype("float32")
+    return g, d, opt, real, z
+
+
+def check_discriminator_step(d_step_fn) -> str:
+    """Check a student's discriminator step ``d_step_fn(generator, discriminator, optimizer, real, z) -> loss`` (lesson 02).
+
+    It must compute -E[log D(x)] - E[log(1 - D(G(z)))] from D's logits and update
+    D's weights only, once, with ``optimizer``.
+    """
+    import numpy as np
+
+    ex = "discriminator step"
+    if not callable(d_step_fn):
+        _fail(ex, f"got {type(d_step_fn).__name__}, not a function",
+              "pass the function itself: check_discriminator_step(d_step)")
+    g, d, opt, real, z = _d_step_setup(3)
+    g_ref, d_ref, opt_ref, _, _ = _d_step_setup(3)
+    g_before = [w.copy() for w in g.get_weights()]
+    d_before = [w.copy() for w in d.get_weights()]
+    got = d_step_fn(g, d, opt, real, z)
+    want = float(_d_step_reference(g_ref, d_ref, opt_ref, real, z))
+    if got is None:
+        _fail(ex, "the step returned None", "return the discriminator's loss at the end of the step")
+    got = float(np.asarray(got))
+    if not np.isfinite(got):
+        _fail(ex, f"the loss is {got}", "work from logits with softplus (or from_logits=True): "
+              "log(sigmoid(t)) of a large negative t underflows to log 0")
+    if np.isclose(got, -want, rtol=1e-4):
+        _fail(ex, f"the loss is {got:.4f}, the negative of the expected {want:.4f}",
+              "D maximises log D(x) + log(1 - D(G(z))), so the loss to MINIMISE is its negative")
+    if not np.isclose(got, want, rtol=1e-4, atol=1e-5):
+        _fail(ex, f"the loss is {got:.4f}, expected {want:.4f}",
+              "real points have label 1, generated points label 0; average each term over its batch and add "
+              "them; D outputs logits, so use softplus(-t) for -log D and softplus(t) for -log(1 - D)")
+    if any(not np.allclose(a, b) for a, b in zip(g_before, g.get_weights())):
+        _fail(ex, "the generator's weights changed", "apply the gradients to discriminator.trainable_variables only")
+    d_after = d.get_weights()
+    if all(np.allclose(a, b) for a, b in zip(d_before, d_after)):
+        _fail(ex, "the discriminator's weights did not change",
+              "compute the gradients with a GradientTape and call optimizer.apply_gradients(zip(grads, variables))")
+    if any(not np.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(d_after, d_ref.get_weights())):
+        _fail(ex, "the discriminator's weights moved, but not as one gradient step on this loss would move them",
+              "take the gradient of the loss you return, with respect to D's variables, and apply it once")
+    return passed(ex, f"loss {got:.4f}, one update of D, G untouched")
+
+
+def check_stall_prediction(prediction, displacement: dict) -> str:
+    """Check the prediction of which generator loss stalls when D is ahead, against the measurement (lesson 02).
+
+    ``displacement`` maps "saturating" and "non_saturating" to how far the generated
+    points moved (mean distance) in the first generator steps.
+    """
+    ex = "which loss stalls"
+    names = ("saturating", "non_saturating")
+    if not isinstance(displacement, dict) or set(displacement) != set(names):
+        raise ValueError(f"displacement={displacement!r}: expected a dict with keys {names}")
+    if prediction not in names:
+        _fail(ex, f"prediction={prediction!r}", f"answer with one of {names}")
+    measured = min(names, key=lambda n: displacement[n])
+    if prediction != measured:
+        _fail(ex, f"you predicted {prediction!r}, but the points moved "
+              f"{displacement[prediction]:.3f} with it and {displacement[measured]:.3f} with {measured!r}",
+              "when D confidently rejects a sample, D(G(z)) ≈ 0: compare the slopes of log(1 - D) and of "
+              "-log D near D = 0 (lesson 01), or look at the arrows' lengths in the playground")
+    return passed(ex, f"{prediction} moved the points {displacement[prediction]:.3f} against "
+                      f"{displacement[[n for n in names if n != prediction][0]]:.3f}")
+
+
+# --------------------------------------------------------------------------- lessons 04 and 05
+def check_d_loss_from_logits(d_loss_fn) -> str:
+    """Lesson 04: ``d_loss_fn(real_logits, fake_logits)`` must be -E[log D(x)] - E[log(1 - D(G(z)))] from logits."""
+    ex = "discriminator loss from logits"
+    rng = np.random.default_rng(4)
+    real = rng.normal(1.0, 2.0, size=(32, 1)).astype("float32")
+    fake = rng.normal(-1.0, 2.0, size=(32, 1)).astype("float32")
+    sig = lambda t: 1.0 / (1.0 + np.exp(-t.astype(np.float64)))  # noqa: E731
+    expected = -np.mean(np.log(sig(real))) - np.mean(np.log(1.0 - sig(fake)))
+    try:
+        got = d_loss_fn(real, fake)
+    except Exception as err:  # noqa: BLE001 - report any mistake as a hint
+        _fail(ex, f"calling it raised {err.__class__.__name__}: {err}",
+              "take logits (any real numbers) and return one scalar; keras.ops.softplus works on NumPy arrays")
+    if got is None:
+        _fail(ex, "it returns None", "return the loss, a scalar")
+    g = float(np.asarray(got))
+    seed_style = np.mean(np.log(sig(fake)) + np.log1p(1 - sig(real)) + np.log1p(1 - sig(fake)))
+    swapped = -np.mean(np.log(sig(fake))) - np.mean(np.log(1.0 - sig(real)))
+    no_minus = -expected
+    if np.isclose(g, seed_style, rtol=1e-4):
+        _fail(ex, "this is the seed's formula", "log1p(1 - D) is log(2 - D), not log(1 - D); start from lesson 01's V(D, G)")
+    if np.isclose(g, swapped, rtol=1e-4):
+        _fail(ex, "real and fake are swapped", "D should say 1 for real images and 0 for fakes")
+    if np.isclose(g, no_minus, rtol=1e-4):
+        _fail(ex, "the sign is flipped", "D *maximises* V; the loss to minimise is -V")
+    expect_close(ex, g, expected,
+                 "with t a logit, -log σ(t) = softplus(-t) and -log(1 - σ(t)) = softplus(t); average each term",
+                 rtol=1e-4, what="loss")
+    return passed(ex, f"loss = {g:.4f}")
+
+
+def check_gan_optimizers(d_optimizer, g_optimizer) -> str:
+    """Lesson 04: two separate Adam optimizers with the DCGAN settings (learning rate 2e-4, β1 = 0.5)."""
+    import keras
+
+    ex = "DCGAN optimizers"
+    for name, opt in (("d_optimizer", d_optimizer), ("g_optimizer", g_optimizer)):
+        expect(ex, isinstance(opt, keras.optimizers.Adam), f"{name} is {type(opt).__name__}, not Adam",
+               "use keras.optimizers.Adam(learning_rate=..., beta_1=...)")
+    expect(ex, d_optimizer is not g_optimizer, "both names point to the same optimizer",
+           "create two Adam objects: each keeps moment estimates for its own network's weights")
+    for name, opt in (("d_optimizer", d_optimizer), ("g_optimizer", g_optimizer)):
+        lr = float(np.asarray(opt.learning_rate))
+        b1 = float(np.asarray(opt.beta_1))
+        expect(ex, np.isclose(lr, 2e-4), f"{name} has learning rate {lr:g}",
+               "Radford et al. (2016) found 1e-3 too high; they used 2e-4")
+        expect(ex, np.isclose(b1, 0.5), f"{name} has beta_1 = {b1:g}",
+               "the default momentum 0.9 made DCGAN training oscillate; the paper uses beta_1 = 0.5")
+    return passed(ex, "two Adams, lr 2e-4, beta_1 0.5")
+
+
+def check_resume_dataset(dataset, images, batch_size: int, seed: int, step: int) -> str:
+    """Lesson 05: the resumed run's first batch must be the one the uninterrupted run used at ``step``."""
+    from .training import step_batch_indices
+
+    ex = "resumed data position"
+    try:
+        first = np.asarray(next(iter(dataset)))
+    except Exception as err:  # noqa: BLE001
+        _fail(ex, f"iterating the dataset raised {err.__class__.__name__}: {err}",
+              "build it with training.step_dataset(images, batch_size, seed=..., start_step=...)")
+    expected = np.asarray(images)[step_batch_indices(len(images), batch_size, step, seed)]
+    expect(ex, first.shape == expected.shape, f"the first batch has shape {first.shape}, expected {expected.shape}",
+           "use the same batch size as the interrupted run")
+    if not np.array_equal(first, expected):
+        at_zero = np.asarray(images)[step_batch_indices(len(images), batch_size, 0, seed)]
+        if np.array_equal(first, at_zero):
+            _fail(ex, "the dataset starts again from step 0",
+                  "pass start_step=gan.current_step: the restored step counter says where the run stopped")
+        _fail(ex, "the first batch is not the one the uninterrupted run saw at this step",
+              "same images, same batch size, same data seed, and start_step = the restored step")
+    return passed(ex, f"continues at step {step}")
