@@ -180,8 +180,9 @@ def update_badges() -> list[str]:
     changed = []
     readme = ROOT / "README.md"
     text = readme.read_text()
-    new = re.sub(r"(<!-- lessons:start -->\n).*?(\n<!-- lessons:end -->)",
-                 lambda m: m.group(1) + lesson_table() + m.group(2), text, flags=re.S)
+    # the markers may hold an old table or nothing at all (then only one newline separates them)
+    new = re.sub(r"(<!-- lessons:start -->)\n(?:.*?\n)?(<!-- lessons:end -->)",
+                 lambda m: m.group(1) + "\n" + lesson_table() + "\n" + m.group(2), text, flags=re.S)
     if new != text:
         readme.write_text(new)
         changed.append(str(readme))
