@@ -111,3 +111,40 @@ def test_lesson_00_repeats_the_readme_commands():
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     for cmd in readme_commands():
         assert cmd in text, f"lesson 00 does not show the README command {cmd!r}"
+
+
+def test_readme_lists_every_notebook_with_its_badges():
+    from gan_lessons import course
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- lessons:start -->", 1)[1].split("<!-- lessons:end -->", 1)[0]
+    for num, slug, *_ in course.LESSONS:
+        if (ROOT / "notebooks" / f"{num}_{slug}.ipynb").exists():
+            assert course.badges_markdown(num, slug) in table, \
+                f"README has no row for lesson {num}: run python -m gan_lessons badges"
+
+
+def test_badges_fill_empty_markers_and_fix_colab_cells(tmp_path, monkeypatch):
+    import nbformat
+
+    from gan_lessons import course
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.gan_lessons]\nrepository = "someone/fork"\nbranch = "dev"\n')
+    (tmp_path / "README.md").write_text("# x\n\n<!-- lessons:start -->\n<!-- lessons:end -->\n\nafter\n")
+    nb = nbformat.v4.new_notebook()
+    stale = nbformat.v4.new_code_cell("%pip install old", metadata={"tags": [course.SETUP_TAG]})
+    nb.cells = [nbformat.v4.new_markdown_cell("# 00"), stale]
+    nbformat.write(nb, tmp_path / "notebooks" / "00_start_here.ipynb")
+    monkeypatch.setattr(course, "ROOT", tmp_path)
+    monkeypatch.setattr(course, "NOTEBOOKS", tmp_path / "notebooks")
+
+    changed = course.update_badges()
+    assert len(changed) == 2
+    readme = (tmp_path / "README.md").read_text()
+    assert "colab.research.google.com/github/someone/fork/blob/dev/notebooks/00_start_here.ipynb" in readme
+    assert "mybinder.org/v2/gh/someone/fork/dev" in readme and readme.endswith("<!-- lessons:end -->\n\nafter\n")
+    cell = nbformat.read(tmp_path / "notebooks" / "00_start_here.ipynb", as_version=4).cells[1]
+    assert "git+https://github.com/someone/fork@dev" in cell.source
+    assert course.update_badges() == []  # idempotent
+    assert (tmp_path / "README.md").read_text() == readme
