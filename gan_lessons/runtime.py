@@ -89,7 +89,8 @@ def on_colab() -> bool:
 
 def on_binder() -> bool:
     """True inside a Binder (repo2docker) session."""
-    return "BINDER_SERVICE_HOST" in os.environ or "BINDER_REQUEST" in os.environ or (
+    binder_vars = ("BINDER_SERVICE_HOST", "BINDER_REQUEST", "BINDER_LAUNCH_HOST", "BINDER_REPO_URL")  # set by BinderHub
+    return any(v in os.environ for v in binder_vars) or (
         os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "").startswith("/binder")
     )
 

@@ -10,7 +10,8 @@ import pytest
 
 from gan_lessons import runtime
 
-PLATFORM_VARS = ("COLAB_RELEASE_TAG", "BINDER_SERVICE_HOST", "BINDER_REQUEST", "JUPYTERHUB_SERVICE_PREFIX")
+PLATFORM_VARS = ("COLAB_RELEASE_TAG", "BINDER_SERVICE_HOST", "BINDER_REQUEST", "BINDER_LAUNCH_HOST", "BINDER_REPO_URL",
+                 "JUPYTERHUB_SERVICE_PREFIX")
 
 
 # --------------------------------------------------------------------------- quick mode and budget
@@ -121,6 +122,8 @@ def test_where_local(clean_platform):
     ("COLAB_RELEASE_TAG", "release-colab_20250101", "colab"),
     ("BINDER_SERVICE_HOST", "10.0.0.1", "binder"),
     ("BINDER_REQUEST", "v2/gh/owner/repo/main", "binder"),
+    ("BINDER_LAUNCH_HOST", "https://mybinder.org/", "binder"),
+    ("BINDER_REPO_URL", "https://github.com/owner/repo", "binder"),
     ("JUPYTERHUB_SERVICE_PREFIX", "/binder/jupyter/user/owner-repo-abc/", "binder"),
 ])
 def test_where(clean_platform, var, value, place):
