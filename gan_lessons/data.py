@@ -264,6 +264,17 @@ def _read_npz(npz: Path, split: str):
         return f[f"x_{split}"], f[f"y_{split}"]
 
 
+def _require_files_in(folder: Path, name: str, split: str) -> None:
+    """An explicit ``path=`` must hold the files: it is never silently passed over."""
+    img_base, lab_base = _IDX_NAMES[(split, "images")], _IDX_NAMES[(split, "labels")]
+    if _find_idx(folder, img_base) and _find_idx(folder, lab_base):
+        return
+    if name == "mnist" and (folder / MNIST_NPZ).is_file():
+        return
+    wanted = f"{img_base}[.gz] and {lab_base}[.gz]" + (f", or {MNIST_NPZ}" if name == "mnist" else "")
+    raise DataNotFoundError(f"path={str(folder)!r} does not hold {name}'s {split} files: expected {wanted}")
+
+
 def _load_digits(split: str):
     from sklearn.datasets import load_digits
 
@@ -288,6 +299,8 @@ def load_images(name: str = "fashion_mnist", split: str = "train", path=None, do
         raise ValueError(f"limit={limit!r}: expected a positive int or None")
     if path is not None and not Path(path).is_dir():
         raise ValueError(f"path={str(path)!r} is not a folder; expected the folder that holds the IDX files")
+    if path is not None and name != "digits":
+        _require_files_in(Path(path), name, split)
     if name == "fashion_mnist":
         images, labels = _load_fashion(split, path, download)
     elif name == "mnist":

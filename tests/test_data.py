@@ -176,7 +176,8 @@ def test_explicit_path_beats_env_beats_debian_beats_keras(tmp_path, monkeypatch,
             for f in places[stale].glob("*.gz"):
                 f.unlink()
         reads.clear()
-        x, y = data.load_images("fashion_mnist", "test", path=places["path"])
+        # an emptied explicit path is an error (tested below), so it is given only while it holds files
+        x, y = data.load_images("fashion_mnist", "test", path=places["path"] if first == "path" else None)
         assert reads[0].parent == places[first], f"expected {first} to be used"
         assert np.array_equal(y, labels) and x.shape == (20, 28, 28, 1)
 
@@ -501,3 +502,12 @@ def test_toy_2d_bad_arguments(kwargs, message):
     if "name" in kwargs:
         with pytest.raises(ValueError, match="ring, grid, moons, line"):
             data.toy_modes(kwargs["name"])
+
+
+def test_an_explicit_path_without_the_files_is_an_error_not_a_fallback(tmp_path):
+    """A folder given as path= is never passed over for another location."""
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(data.DataNotFoundError, match=r"path=.*empty.*train-images-idx3-ubyte"):
+        data.load_images("fashion_mnist", "train", path=tmp_path / "empty")
+    with pytest.raises(data.DataNotFoundError, match=r"mnist\.npz"):
+        data.load_images("mnist", "test", path=tmp_path / "empty")
