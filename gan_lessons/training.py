@@ -763,11 +763,15 @@ class _PeakRSS:
         return self.peak / 2**20
 
 
-def time_train_step(gan: GAN, images, batch_size: int = 256, steps: int = 8, warmup: int = 2) -> float:
-    """Seconds per compiled train step at ``batch_size`` (the step alone, no data pipeline) (bench)."""
+def time_train_step(gan: GAN, images, batch_size: int = 256, steps: int = 8, warmup: int = 2,
+                    jit_compile: bool = False) -> float:
+    """Seconds per compiled train step at ``batch_size`` (the step alone, no data pipeline) (lesson 05, bench).
+
+    ``jit_compile=True`` compiles the step with XLA.
+    """
     import tensorflow as tf
 
-    step = tf.function(gan.train_step)
+    step = tf.function(gan.train_step, jit_compile=jit_compile)
     batch = tf.constant(np.asarray(images[:batch_size], np.float32))
     for _ in range(warmup):
         float(step(batch)["g_loss"])
