@@ -141,7 +141,6 @@ def test_playground_runs_in_a_real_browser(lab):
     print(f"browser test: {steps} steps, {seconds:.0f} s in the browser; screenshots in {SHOTS}")
     assert 100 <= steps <= 500  # one click trains at most steps_per_click = 500 steps
     assert before != after, "the playground's view did not change"
-    assert seconds < 120
 
 
 def _image_loaded(page):
