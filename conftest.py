@@ -1,4 +1,8 @@
-"""Test set-up: quick mode for everything, and nbval comparing only what is deterministic."""
+"""Test set-up for the whole repository: quick mode, and nbval comparing only what is deterministic.
+
+It sits at the top so that it applies to notebooks/ as well as tests/: running
+``python -m pytest notebooks/01_minimax_objective.ipynb`` alone is also quick.
+"""
 
 import os
 
