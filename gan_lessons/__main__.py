@@ -41,9 +41,17 @@ def cmd_badges(args) -> int:
     return 0
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A sub-command parser whose errors are one line (no usage block), exit code 2."""
+
+    def error(self, message):
+        print(f"error: {self.prog}: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gan_lessons", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _OneLineParser(prog="python -m gan_lessons", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
 
     p = sub.add_parser("lessons", help="list the lessons")
     p.set_defaults(func=cmd_lessons)
@@ -56,26 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("badges", help="rewrite the README lesson table and the Colab cells from pyproject.toml")
     p.set_defaults(func=cmd_badges)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    _register_training_commands(sub)
     return parser
-
-
-# Later sub-commands (train, sample, bench) register themselves here.
-_EXTRA_COMMANDS: list = []
 
 
 # --------------------------------------------------------------------------- train, sample, bench (lessons 04-05)
 DATASET_CHOICES = ("fashion_mnist", "mnist", "digits")
 CHECKPOINT_NAME = "checkpoint.npz"
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """A sub-command parser whose errors are one line (no usage block), exit code 2."""
-
-    def error(self, message):
-        print(f"error: {self.prog}: {message}", file=sys.stderr)
-        sys.exit(2)
 
 
 def _writable_dir(path, option: str):
@@ -279,7 +274,6 @@ def cmd_bench(args) -> int:
 
 def _register_training_commands(sub) -> None:
     p = sub.add_parser("train", help="train the course's DCGAN (the recipe of lesson 04)")
-    p.__class__ = _OneLineParser
     p.add_argument("--dataset", default="fashion_mnist", help=f"one of {', '.join(DATASET_CHOICES)}")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--minutes", type=float, help="train for this many minutes (default 5)")
@@ -293,7 +287,6 @@ def _register_training_commands(sub) -> None:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sample", help="draw a grid of samples from a trained generator")
-    p.__class__ = _OneLineParser
     p.add_argument("--model", required=True, help="DIR/generator.keras written by train")
     p.add_argument("--n", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--out", default="grid.png", help="PNG file to write (default grid.png)")
@@ -301,17 +294,10 @@ def _register_training_commands(sub) -> None:
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("bench", help="the TF tutorial's recipe against the course's, same data and wall time")
-    p.__class__ = _OneLineParser
     p.add_argument("--minutes", type=float, default=5.0, help="training minutes per recipe (default 5)")
     p.add_argument("--dataset", default="fashion_mnist")
     p.add_argument("--out", default=None, help="also write the results as JSON here")
     p.set_defaults(func=cmd_bench)
-
-
-_EXTRA_COMMANDS.append(_register_training_commands)
-
-
-
 
 
 def main(argv=None) -> int:
