@@ -122,7 +122,6 @@ def cmd_train(args) -> int:
     import os
     import tempfile
     import time
-    from pathlib import Path
 
     # 1. validate everything before touching anything
     if args.dataset not in DATASET_CHOICES:
@@ -149,7 +148,7 @@ def cmd_train(args) -> int:
     elif ckpt.exists():
         raise UsageError(f"--out {str(out)!r} already holds a run: pass --resume or choose another --out")
 
-    from . import training
+    from . import plots, runtime, training
     from .data import load_images
 
     try:
@@ -208,14 +207,14 @@ def cmd_train(args) -> int:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-    training.save_grid_png(gan.generate(64, seed=0), out / "samples.png")
+    plots.save_grid_png(gan.generate(64, seed=0), out / "samples.png")
     steps_run = gan.current_step - start
     fid_value = training.sample_fid(gan, args.dataset, n=min(2000, len(images)))
     result = {"dataset": args.dataset, "steps": gan.current_step, "steps_this_run": steps_run,
               "batch_size": batch_size, "images_per_s": round(steps_run * batch_size / max(wall, 1e-9), 1),
               "fid": round(fid_value, 3), "wall_seconds": round(wall, 1), "precision": precision,
               "resumed_from": start if args.resume else None}
-    training._atomic_write(out / "metrics.json", lambda fh: fh.write(json.dumps(result, indent=1).encode()))
+    runtime.atomic_write(out / "metrics.json", lambda fh: fh.write(json.dumps(result, indent=1).encode()))
     import keras
 
     keras.mixed_precision.set_global_policy("float32")
@@ -238,7 +237,7 @@ def cmd_sample(args) -> int:
     import keras
     import numpy as np
 
-    from . import training
+    from . import plots
 
     try:
         model = keras.models.load_model(model_path, compile=False)
@@ -247,7 +246,7 @@ def cmd_sample(args) -> int:
     latent = int(model.input_shape[-1])
     z = keras.random.normal((args.n, latent), seed=args.seed)
     images = np.asarray(model(z, training=False))
-    training.save_grid_png(images, out, ncols=int(np.ceil(np.sqrt(args.n))))
+    plots.save_grid_png(images, out, ncols=int(np.ceil(np.sqrt(args.n))))
     print(f"wrote {args.n} samples to {os.fspath(out)}")
     return 0
 
@@ -261,13 +260,13 @@ def cmd_bench(args) -> int:
     if args.dataset not in DATASET_CHOICES:
         raise UsageError(f"--dataset {args.dataset!r}: expected one of {', '.join(DATASET_CHOICES)}")
     out = None if args.out is None else _writable_file(args.out, "--out")
-    from . import training
+    from . import runtime, training
 
     rows = training.bench(minutes=args.minutes, dataset=args.dataset)
     table = training.bench_table(rows, args.minutes)
     print(table)
     if out is not None:
-        training._atomic_write(out, lambda fh: fh.write(json.dumps({"minutes": args.minutes, "rows": rows,
+        runtime.atomic_write(out, lambda fh: fh.write(json.dumps({"minutes": args.minutes, "rows": rows,
                                                                     "table": table}, indent=1).encode()))
     return 0
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -167,15 +166,9 @@ def _download(url: str, dest: Path, sha256: str, decompressed: bool) -> Path:
     got = _sha256(check)
     if got != sha256:
         raise CorruptDataError(f"download of {url} has SHA-256 {got}, expected {sha256}; nothing was saved")
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from .runtime import atomic_write
+
+    atomic_write(dest, lambda fh: fh.write(payload))
     return dest
 
 

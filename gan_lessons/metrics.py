@@ -82,11 +82,7 @@ def train_classifier(dataset: str = "fashion_mnist", epochs: int = CLASSIFIER_EP
         meta = {"sha256": digest, "dataset": dataset, "epochs": epochs, "limit": limit,
                 "test_accuracy": round(accuracy, 4), "seed": seed}
         side = out.with_suffix(".json")
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".part-", suffix=".json")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(meta, fh, indent=1)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, side)
+        runtime.atomic_write(side, lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
     return model, accuracy
 
 

@@ -1,9 +1,14 @@
-"""Figures of the course: image grids, loss curves (lesson 00 onwards).
+"""Figures of the course: image grids, loss curves, PNG grids and GIF animations (lesson 00 onwards).
 
-Every function returns the matplotlib Figure, so a lesson can save it or show it.
+The matplotlib functions return the Figure, so a lesson can save it or show it;
+``save_grid_png`` and ``save_gif`` write files (atomically) without matplotlib,
+for the command line and for lesson 04's animation.
 """
 
 from __future__ import annotations
+
+import math
+from pathlib import Path
 
 import numpy as np
 
@@ -61,3 +66,52 @@ def loss_curves(history: dict, keys=None, title: str = "losses", ylabel: str = "
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def tile_images(images, ncols: int = 8, border: int = 2) -> np.ndarray:
+    """Tile images in [-1, 1] (N, H, W[, C]) into one uint8 array with white borders (lesson 04)."""
+    from .data import to_uint8
+
+    x = to_uint8(np.asarray(images))
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or len(x) == 0:
+        raise ValueError(f"images has shape {np.shape(images)}; expected (N, H, W) or (N, H, W, C) with N >= 1")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols={ncols!r}: expected a positive int")
+    n, h, w, c = x.shape
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    grid = np.full((nrows * (h + border) + border, ncols * (w + border) + border, c), 255, np.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncols)
+        top, left = border + r * (h + border), border + col * (w + border)
+        grid[top:top + h, left:left + w] = x[i]
+    return grid[..., 0] if c == 1 else grid
+
+
+def save_grid_png(images, path, ncols: int = 8) -> Path:
+    """Write images in [-1, 1] as one grid PNG, atomically (lesson 04; ``python -m gan_lessons sample``)."""
+    from PIL import Image
+
+    from .runtime import atomic_write
+
+    img = Image.fromarray(tile_images(images, ncols))
+    return atomic_write(path, lambda fh: img.save(fh, format="PNG"))
+
+
+def save_gif(frames, path, duration_ms: int = 300, ncols: int = 8, scale: int = 2) -> Path:
+    """An animated GIF, one grid per batch of images in ``frames``, written atomically (lesson 04)."""
+    from PIL import Image
+
+    from .runtime import atomic_write
+
+    frames = list(frames)
+    if not frames:
+        raise ValueError("frames is empty: expected at least one batch of images")
+    pics = []
+    for frame in frames:
+        im = Image.fromarray(tile_images(frame, ncols)).convert("L")
+        pics.append(im.resize((im.width * scale, im.height * scale), Image.NEAREST))
+    return atomic_write(path, lambda fh: pics[0].save(fh, format="GIF", save_all=True, append_images=pics[1:],
+                                                       duration=duration_ms, loop=0))

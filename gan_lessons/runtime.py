@@ -12,6 +12,8 @@ import os
 import platform
 import random
 import sys
+import tempfile
+from pathlib import Path
 
 # Quiet TensorFlow's C++ logger before anything imports TensorFlow.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -133,4 +135,26 @@ def cache_dir() -> str:
         "gan_lessons",
     )
     os.makedirs(path, exist_ok=True)
+    return path
+
+
+def atomic_write(path, write) -> Path:
+    """Call ``write(file_object)`` on a temp file next to ``path``, fsync, then ``os.replace`` it.
+
+    A reader sees the old file or the new one, never half of one (lesson 05's checkpoints).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
     return path

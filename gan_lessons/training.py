@@ -24,6 +24,7 @@ import keras
 from keras import ops
 
 from . import losses as _losses
+from . import plots, runtime
 
 LOSSES = ("non_saturating", "saturating", "wasserstein")
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -59,24 +60,6 @@ def _check_number(name, value, low=None, high=None, allow_none=False, integer=Fa
         rng = f"in [{low}, {high}]" if high is not None else f">= {low}"
         raise ValueError(f"{name}={value!r}: expected a value {rng}")
     return value
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(file_object)`` on a temp file next to ``path``, fsync, then ``os.replace`` it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 # --------------------------------------------------------------------------- data in a fixed order
@@ -354,7 +337,7 @@ class GAN(keras.Model):
                 "generator": self.generator.name, "discriminator": self.discriminator.name,
                 "extra": extra or {}}
         arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+        runtime.atomic_write(path, lambda fh: np.savez(fh, **arrays))
         return path
 
     def load_checkpoint(self, path) -> dict:
@@ -443,7 +426,7 @@ class SampleGrid(keras.callbacks.Callback):
         step = self.model.current_step
         self.images.append((step, x))
         if self.out_dir is not None:
-            save_grid_png(x, self.out_dir / f"samples_{step:07d}.png")
+            plots.save_grid_png(x, self.out_dir / f"samples_{step:07d}.png")
 
     def on_train_batch_end(self, batch, logs=None):
         if self.every_n_steps and self.model.current_step % self.every_n_steps == 0:
@@ -544,55 +527,6 @@ def fit_steps(gan: GAN, images, total_steps: int, batch_size: int = 64, data_see
 
 
 # --------------------------------------------------------------------------- images on disk
-def save_grid_png(images, path, ncols: int = 8) -> Path:
-    """Tile images in [-1, 1] (N, H, W, C) into one grey/RGB PNG, written atomically."""
-    from PIL import Image
-
-    from .data import to_uint8
-
-    x = to_uint8(np.asarray(images))
-    if x.ndim == 3:
-        x = x[..., None]
-    n, h, w, c = x.shape
-    ncols = min(ncols, n)
-    nrows = math.ceil(n / ncols)
-    grid = np.full((nrows * (h + 2) + 2, ncols * (w + 2) + 2, c), 255, np.uint8)
-    for i in range(n):
-        r, col = divmod(i, ncols)
-        grid[2 + r * (h + 2):2 + r * (h + 2) + h, 2 + col * (w + 2):2 + col * (w + 2) + w] = x[i]
-    img = Image.fromarray(grid[..., 0] if c == 1 else grid)
-    path = Path(path)
-    _atomic_write(path, lambda fh: img.save(fh, format="PNG"))
-    return path
-
-
-def save_gif(frames, path, duration_ms: int = 300, ncols: int = 8, scale: int = 2) -> Path:
-    """An animated GIF from a list of image batches in [-1, 1] (one grid per frame) (lesson 04)."""
-    import io
-
-    from PIL import Image
-
-    pics = []
-    for frame in frames:
-        buf = io.BytesIO()
-        save_grid_png_to(frame, buf, ncols)
-        im = Image.open(io.BytesIO(buf.getvalue())).convert("L")
-        pics.append(im.resize((im.width * scale, im.height * scale), Image.NEAREST))
-    if not pics:
-        raise ValueError("frames is empty: expected at least one batch of images")
-    path = Path(path)
-    _atomic_write(path, lambda fh: pics[0].save(fh, format="GIF", save_all=True, append_images=pics[1:],
-                                                duration=duration_ms, loop=0))
-    return path
-
-
-def save_grid_png_to(images, fh, ncols: int = 8) -> None:
-    """Like :func:`save_grid_png` but into an open binary file object."""
-    with tempfile.TemporaryDirectory() as tmp:
-        p = save_grid_png(images, Path(tmp) / "g.png", ncols)
-        fh.write(p.read_bytes())
-
-
 # --------------------------------------------------------------------------- the course's generator
 def course_generator(latent_dim: int = LATENT_DIM, seed: int | None = None) -> keras.Model:
     """The course recipe's generator: DCGAN with 32 base filters (about 0.9 M weights) (lesson 04)."""
@@ -629,7 +563,7 @@ def save_pretrained(generator, path=PRETRAINED, meta: dict | None = None) -> Pat
         if os.path.exists(tmp):
             os.remove(tmp)
     side = dict(meta or {}, sha256=digest)
-    _atomic_write(path.with_suffix(".json"),
+    runtime.atomic_write(path.with_suffix(".json"),
                   lambda fh: fh.write(json.dumps(side, indent=1).encode()))
     return path
 

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from gan_lessons import data, models, runtime, training
+from gan_lessons import plots, data, models, runtime, training
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +207,7 @@ def test_callbacks_sample_grid_and_png(digits, tmp_path):
     assert grid.images[0][1].shape == (16, 8, 8, 1)
     assert not np.array_equal(grid.images[0][1], grid.images[2][1])
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["samples_0000003.png", "samples_0000006.png"]
-    gif = training.save_gif([im for _, im in grid.images], tmp_path / "p.gif")
+    gif = plots.save_gif([im for _, im in grid.images], tmp_path / "p.gif")
     from PIL import Image
 
     assert Image.open(gif).n_frames >= 2  # PIL merges identical consecutive frames
