@@ -7,4 +7,14 @@ forensics, privacy, checks; ``python -m gan_lessons`` is the command line.
 
 __version__ = "0.1.0"
 
-from . import runtime  # noqa: F401  (sets TF's log level before TF is imported)
+import sys as _sys
+
+try:
+    from . import runtime  # noqa: F401  (sets TF's log level before TF is imported)
+except ValueError as _err:  # a bad GAN_LESSONS_QUICK
+    # `python -m gan_lessons` (argv[0] is "-m" while the package is located) or the
+    # `gan-lessons` script: one line and exit code 2, like every other bad input there.
+    if _sys.argv[:1] == ["-m"] or _sys.argv[0].endswith("gan-lessons"):
+        print(f"error: {_err}", file=_sys.stderr)
+        raise SystemExit(2) from None
+    raise

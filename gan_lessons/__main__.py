@@ -13,30 +13,68 @@ class UsageError(Exception):
     """A bad command-line argument: printed as one line, exit code 2."""
 
 
-def cmd_lessons(args) -> int:
-    from .course import LESSONS, NOTEBOOKS
+def _course_root(args, command: str):
+    """The course repository for a course-tooling command: ``--repo``, the current folder, or the package's."""
+    from .course import find_root
 
+    try:
+        return find_root(getattr(args, "repo", None))
+    except ValueError as err:
+        raise UsageError(f"{command}: {err}") from err
+
+
+def cmd_lessons(args) -> int:
+    from .course import LESSONS, find_root
+
+    try:
+        root = find_root(args.repo)
+    except ValueError as err:
+        if args.repo is not None:
+            raise UsageError(f"lessons: {err}") from err
+        root = None
     for num, slug, title, learn in LESSONS:
-        present = (NOTEBOOKS / f"{num}_{slug}.ipynb").exists()
+        present = root is None or (root / "notebooks" / f"{num}_{slug}.ipynb").exists()
         print(f"{num}  {title:<32} {learn}{'' if present else '  (not written yet)'}")
+    if root is None:
+        print("note: not inside the course repository, so which lessons are written is not shown; "
+              "run this in a checkout of the course or pass --repo PATH", file=sys.stderr)
     return 0
 
 
 def cmd_render(args) -> int:
     from pathlib import Path
 
-    from .course import main_render
+    from .course import main_render, read_notebook, stale_notebooks
 
+    if args.stale or args.check:
+        if args.notebooks:
+            raise UsageError("render: give notebook files or --stale/--check, not both")
+        root = _course_root(args, "render")
+        stale = stale_notebooks(root)
+        if args.check or not stale:
+            for path, problems in stale:
+                print(f"{path.relative_to(root)}: {problems[0]}")
+            if not stale:
+                print("every notebook's stored outputs are fresh", file=sys.stderr)
+            return 1 if (stale and args.check) else 0
+        return main_render([str(path) for path, _ in stale], quick=args.quick)
+    if not args.notebooks:
+        raise UsageError("render: give notebook files, or --stale (re-render the stale ones), or --check (list them)")
     for p in args.notebooks:
         if not Path(p).is_file():
             raise UsageError(f"render: {p!r} is not a notebook file")
+        try:
+            read_notebook(p)
+        except ValueError as err:
+            raise UsageError(f"render: {err}") from err
     return main_render(args.notebooks, quick=args.quick)
 
 
 def cmd_badges(args) -> int:
     from .course import update_badges
 
-    for path in update_badges():
+    root = _course_root(args, "badges")
+    for path in update_badges(root):
         print("updated", path)
     return 0
 
@@ -52,16 +90,23 @@ class _OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="python -m gan_lessons", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    repo_help = "the course repository (default: the current folder or one above it)"
 
     p = sub.add_parser("lessons", help="list the lessons")
+    p.add_argument("--repo", default=None, help=repo_help)
     p.set_defaults(func=cmd_lessons)
 
     p = sub.add_parser("render", help="re-execute notebooks in full mode and store their outputs")
-    p.add_argument("notebooks", nargs="+")
+    p.add_argument("notebooks", nargs="*")
     p.add_argument("--quick", action="store_true", help="render in quick mode (a preview; the tests reject it)")
+    p.add_argument("--stale", action="store_true",
+                   help="re-render exactly the notebooks whose stamp no longer matches (code, outputs, library)")
+    p.add_argument("--check", action="store_true", help="list the stale notebooks and why; exit 1 if any")
+    p.add_argument("--repo", default=None, help=repo_help)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("badges", help="rewrite the README lesson table and the Colab cells from pyproject.toml")
+    p.add_argument("--repo", default=None, help=repo_help)
     p.set_defaults(func=cmd_badges)
 
     _register_training_commands(sub)
@@ -71,6 +116,23 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- train, sample, bench (lessons 04-05)
 DATASET_CHOICES = ("fashion_mnist", "mnist", "digits")
 CHECKPOINT_NAME = "checkpoint.npz"
+LOCK_NAME = ".train.lock"
+MAX_STEPS = 10**9
+"""The largest --steps (tf.data and the step counter take more; nobody trains longer on one run)."""
+MAX_SAMPLES = 10_000
+"""The largest ``sample --n``: a 100x100 grid, generated in batches of :data:`SAMPLE_BATCH`."""
+SAMPLE_BATCH = 256
+MAX_SEED = 2**32 - 1
+REQUIRED_META = ("dataset", "batch_size", "precision", "seed")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (timeout, Docker, Slurm, Kubernetes, Colab): handled like Ctrl-C, exit code 143."""
+
+
+def _one_line(err: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(err).split()) or err.__class__.__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _writable_dir(path, option: str):
@@ -105,61 +167,140 @@ def _writable_file(path, option: str):
 
 
 def _read_checkpoint_meta(path) -> dict:
+    """The checkpoint's metadata, read with NumPy alone (before TensorFlow loads); UsageError if damaged."""
     import json
+    import zipfile
 
     import numpy as np
 
     try:
-        with np.load(path) as data:
-            return json.loads(bytes(data["__meta__"]).decode())
-    except (OSError, ValueError, KeyError) as err:
-        raise UsageError(f"--resume: {str(path)!r} is not a readable checkpoint ({err.__class__.__name__})") from err
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not an .npz archive")
+        with data:
+            meta = json.loads(bytes(data["__meta__"]).decode())
+        if not isinstance(meta, dict) or not isinstance(meta.get("extra"), dict):
+            raise ValueError("its metadata is not the JSON object train writes")
+    except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError) as err:
+        raise UsageError(f"--resume: {str(path)!r} is damaged or not a checkpoint ({_one_line(err, 120)}); "
+                         "nothing was changed: restore a good copy or start a new run with another --out") from err
+    missing = [k for k in REQUIRED_META if k not in meta["extra"]] + ([] if "step" in meta else ["step"])
+    if missing:
+        raise UsageError(f"--resume: the checkpoint {str(path)!r} lacks {', '.join(map(repr, missing))} in its "
+                         "metadata (not written by train); start a new run with another --out")
+    return meta
 
 
-def cmd_train(args) -> int:
-    import json
+def _check_train_args(args) -> None:
     import math
-    import os
-    import tempfile
-    import time
 
-    # 1. validate everything before touching anything
     if args.dataset not in DATASET_CHOICES:
         raise UsageError(f"--dataset {args.dataset!r}: expected one of {', '.join(DATASET_CHOICES)}")
-    if args.steps is not None and args.steps < 1:
-        raise UsageError(f"--steps {args.steps}: expected a positive number of steps (the run's total)")
+    if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
+        raise UsageError(f"--steps {args.steps}: expected a number of steps from 1 to {MAX_STEPS} (the run's total)")
     if args.minutes is not None and not (math.isfinite(args.minutes) and args.minutes > 0):
         raise UsageError(f"--minutes {args.minutes}: expected a positive number of minutes")
     if args.batch_size is not None and args.batch_size < 1:
         raise UsageError(f"--batch-size {args.batch_size}: expected a positive int")
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed {args.seed}: expected an int from 0 to {MAX_SEED}")
+
+
+def _check_resume(args, out, meta: dict) -> None:
+    """A resume continues the same run: refuse any setting that differs from the checkpoint's."""
+    extra = meta["extra"]
+    if extra["dataset"] != args.dataset:
+        raise UsageError(f"--resume: the checkpoint in {str(out)!r} was trained on {extra['dataset']!r}, "
+                         f"not {args.dataset!r}")
+    for option, value, key in (("--batch-size", args.batch_size, "batch_size"), ("--seed", args.seed, "seed"),
+                               ("--precision", None if args.precision == "auto" else args.precision, "precision")):
+        if value is not None and value != extra[key]:
+            raise UsageError(f"{option} {value}: the checkpoint in {str(out)!r} was trained with {key} "
+                             f"{extra[key]}; an exact resume needs the same (leave {option} out)")
+    if args.steps is not None and args.steps <= meta["step"]:
+        raise UsageError(f"--steps {args.steps}: the run in {str(out)!r} is already at step {meta['step']}; "
+                         f"pass --steps larger than {meta['step']} to continue it")
+
+
+def sample_fid(gan, dataset: str, n: int = 2000, seed: int = 123) -> float:
+    """FID of ``n`` generated images against ``n`` test images, in the domain classifier's features (lesson 06)."""
+    from . import metrics
+    from .data import load_images
+
+    real, _ = load_images(dataset, "test", limit=n)
+    fake = gan.generate(len(real), seed=seed)
+    return float(metrics.fid(real, fake, dataset=dataset))
+
+
+def cmd_train(args) -> int:
+    import shutil
+
+    from . import runtime
+
+    # 1. validate everything before touching anything
+    _check_train_args(args)
     out = _writable_dir(args.out, "--out")
     ckpt = out / CHECKPOINT_NAME
+    if args.resume and not ckpt.is_file():
+        raise UsageError(f"--resume: {str(out)!r} holds no checkpoint ({CHECKPOINT_NAME})")
+
+    # 2. create the folder now (a path under /proc or /sys fails here, not after the model is built), lock it
+    top = out.absolute()
+    while not top.parent.exists():
+        top = top.parent
+    created = None if out.exists() else top
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--out {str(out)!r} cannot be created ({err.strerror or _one_line(err)}); "
+                         "choose a folder you can write to") from err
+    try:
+        lock = runtime.folder_lock(out, LOCK_NAME).__enter__()
+    except runtime.FolderLockedError as err:
+        raise UsageError(f"--out {err}: wait for that run to finish or choose another --out") from err
+    try:
+        return _train_locked(args, out, ckpt)
+    finally:
+        lock.__exit__(None, None, None)
+        if created is not None and not any(out.iterdir()):
+            shutil.rmtree(created, ignore_errors=True)  # nothing was saved: leave no empty folder behind
+
+
+def _train_locked(args, out, ckpt) -> int:
+    import errno
+    import json
+    import os
+    import signal
+    import tempfile
+    import time
+
+    from . import runtime
+
+    runtime.remove_stale_temp(out)  # left by killed runs; we hold the lock, so no live writer owns them
     meta = None
     if args.resume:
-        if not ckpt.is_file():
-            raise UsageError(f"--resume: {str(out)!r} holds no checkpoint ({CHECKPOINT_NAME})")
-        meta = _read_checkpoint_meta(ckpt).get("extra", {})
-        if meta.get("dataset") != args.dataset:
-            raise UsageError(f"--resume: the checkpoint in {str(out)!r} was trained on {meta.get('dataset')!r}, "
-                             f"not {args.dataset!r}")
-        if args.batch_size is not None and args.batch_size != meta.get("batch_size"):
-            raise UsageError(f"--batch-size {args.batch_size}: the checkpoint was trained with batch size "
-                             f"{meta.get('batch_size')}; an exact resume needs the same")
+        meta = _read_checkpoint_meta(ckpt)
+        _check_resume(args, out, meta)
     elif ckpt.exists():
         raise UsageError(f"--out {str(out)!r} already holds a run: pass --resume or choose another --out")
 
-    from . import plots, runtime, training
+    from . import metrics, plots, training
     from .data import load_images
 
     try:
         images, _ = load_images(args.dataset, "train")
-    except Exception as err:  # a missing data set: say how to get it, in one line
+    except Exception as err:  # a missing or damaged data set: say how to get it, in one line
         raise UsageError(f"--dataset {args.dataset}: {str(err).splitlines()[0]}") from err
-    batch_size = meta["batch_size"] if meta else (args.batch_size or training.COURSE_RECIPE["batch_size"])
+    try:  # the classifier that measures FID at the end: a damaged one must stop us now, not after training
+        metrics.classifier(args.dataset)
+    except (ValueError, OSError) as err:
+        raise UsageError(f"the domain classifier for {args.dataset} (it measures FID): {_one_line(err)}") from err
+    extra_meta = meta["extra"] if meta else {}
+    batch_size = extra_meta.get("batch_size") or args.batch_size or training.COURSE_RECIPE["batch_size"]
     if batch_size > len(images):
         raise UsageError(f"--batch-size {batch_size}: larger than the {len(images)} training images")
-    precision = meta["precision"] if meta else args.precision
-    seed = meta["seed"] if meta else args.seed
+    precision = extra_meta.get("precision") or args.precision or "auto"
+    seed = extra_meta["seed"] if meta else (args.seed or 0)
     gan, precision = training.build_course_gan(images.shape[1], precision, seed=seed)
     extra = {"dataset": args.dataset, "batch_size": batch_size, "precision": precision, "seed": seed,
              "image_size": int(images.shape[1]), "base_filters": training.COURSE_RECIPE["base_filters"],
@@ -168,29 +309,50 @@ def cmd_train(args) -> int:
         try:
             gan.load_checkpoint(ckpt)
         except ValueError as err:
-            raise UsageError(f"--resume: {err}") from err
+            raise UsageError(f"--resume: {_one_line(err)}; nothing was changed: restore a good copy or "
+                             "start a new run with another --out") from err
     start = gan.current_step
     if args.steps is None and args.minutes is None:
         args.minutes = 5.0
     total = args.steps if args.steps is not None else 10**12
 
-    # 2. train
-    out.mkdir(parents=True, exist_ok=True)
+    # 2. train; Ctrl-C and SIGTERM save a checkpoint first
     cbs = [training.Checkpoint(ckpt, every_n_steps=250, extra=extra),
            training.StopAfter(seconds=None if args.minutes is None else args.minutes * 60),
            training.ProgressBar(total=args.steps, initial=start, desc=f"train {args.dataset}")]
+
+    def on_sigterm(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the save short
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     t0 = time.perf_counter()
     try:
         training.fit_steps(gan, images, total, batch_size=batch_size, data_seed=seed, steps_per_epoch=10**6,
                            callbacks=cbs)
-    except KeyboardInterrupt:
-        gan.save_checkpoint(ckpt, extra=extra)
-        print(f"\ninterrupted at step {gan.current_step}; checkpoint saved, continue with --resume",
-              file=sys.stderr)
+        wall = time.perf_counter() - t0
+        if gan.current_step != start and (not cbs[0].saved_steps or cbs[0].saved_steps[-1] != gan.current_step):
+            gan.save_checkpoint(ckpt, extra=extra)
+    except KeyboardInterrupt as stop:
+        what = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        try:
+            gan.save_checkpoint(ckpt, extra=extra)
+            print(f"\n{what} at step {gan.current_step}; checkpoint saved, continue with --resume", file=sys.stderr)
+        except training.NonFiniteLossError:
+            print(f"\n{what} at step {gan.current_step}; the state holds NaN/inf, so the last good checkpoint "
+                  "was kept", file=sys.stderr)
         raise
-    wall = time.perf_counter() - t0
-    if gan.current_step != start and (not cbs[0].saved_steps or cbs[0].saved_steps[-1] != gan.current_step):
-        gan.save_checkpoint(ckpt, extra=extra)
+    except training.NonFiniteLossError as err:
+        kept = f"the last good checkpoint {str(ckpt)!r} is kept" if ckpt.exists() else "no checkpoint was written"
+        raise UsageError(f"{_one_line(err, 1000)} ({kept})") from err
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            kept = f"the last checkpoint {str(ckpt)!r} is kept" if ckpt.exists() else "no checkpoint was written"
+            raise UsageError(f"--out {str(out)!r}: disk full while writing ({err.strerror}); {kept}: free some "
+                             "space, then continue with --resume") from err
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
     # 3. outputs, each written atomically
     from .models import dcgan_generator
@@ -198,28 +360,50 @@ def cmd_train(args) -> int:
     size, filters = int(images.shape[1]), training.COURSE_RECIPE["base_filters"]
     generator = training.float32_copy(
         lambda: dcgan_generator(latent_dim=training.LATENT_DIM, image_size=size, base_filters=filters), gan.generator)
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".part-", suffix=".keras")
-    os.close(fd)
     try:
-        generator.save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out / "generator.keras")
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    plots.save_grid_png(gan.generate(64, seed=0), out / "samples.png")
-    steps_run = gan.current_step - start
-    fid_value = training.sample_fid(gan, args.dataset, n=min(2000, len(images)))
-    result = {"dataset": args.dataset, "steps": gan.current_step, "steps_this_run": steps_run,
-              "batch_size": batch_size, "images_per_s": round(steps_run * batch_size / max(wall, 1e-9), 1),
-              "fid": round(fid_value, 3), "wall_seconds": round(wall, 1), "precision": precision,
-              "resumed_from": start if args.resume else None}
-    runtime.atomic_write(out / "metrics.json", lambda fh: fh.write(json.dumps(result, indent=1).encode()))
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=".part-", suffix=".keras")
+        os.close(fd)
+        try:
+            generator.save(tmp)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, out / "generator.keras")
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        plots.save_grid_png(gan.generate(64, seed=0), out / "samples.png")
+        steps_run = gan.current_step - start
+        fid_value = sample_fid(gan, args.dataset, n=min(2000, len(images)))
+        result = {"dataset": args.dataset, "steps": gan.current_step, "steps_this_run": steps_run,
+                  "batch_size": batch_size, "images_per_s": round(steps_run * batch_size / max(wall, 1e-9), 1),
+                  "fid": round(fid_value, 3), "wall_seconds": round(wall, 1), "precision": precision,
+                  "resumed_from": start if args.resume else None}
+        runtime.atomic_write(out / "metrics.json", lambda fh: fh.write(json.dumps(result, indent=1).encode()))
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            raise UsageError(f"--out {str(out)!r}: disk full while writing the outputs ({err.strerror}); the "
+                             f"checkpoint at step {gan.current_step} is saved: free some space, then run "
+                             f"again with --resume --steps larger than {gan.current_step}") from err
+        raise
     import keras
 
     keras.mixed_precision.set_global_policy("float32")
     print(json.dumps(result))
     return 0
+
+
+def _generator_shape(model, model_path) -> int:
+    """The latent size of a generator model (one (None, k) input, one (None, H, W, 1 or 3) output)."""
+    try:
+        in_shape, out_shape = model.input_shape, model.output_shape
+    except (AttributeError, ValueError) as err:
+        raise UsageError(f"--model {str(model_path)!r}: not a generator ({_one_line(err, 120)})") from err
+    ok = (isinstance(in_shape, tuple) and len(in_shape) == 2 and isinstance(in_shape[1], int)
+          and isinstance(out_shape, tuple) and len(out_shape) == 4 and out_shape[-1] in (1, 3))
+    if not ok:
+        raise UsageError(f"--model {str(model_path)!r}: not a generator (input {in_shape}, output {out_shape}; "
+                         "expected a noise vector (None, k) in and images (None, H, W, 1 or 3) out, "
+                         "as train writes)")
+    return int(in_shape[1])
 
 
 def cmd_sample(args) -> int:
@@ -229,8 +413,10 @@ def cmd_sample(args) -> int:
     model_path = Path(args.model)
     if not model_path.is_file() or model_path.suffix != ".keras":
         raise UsageError(f"--model {args.model!r}: expected an existing .keras file (as written by train)")
-    if args.n < 1:
-        raise UsageError(f"--n {args.n}: expected a positive number of images")
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise UsageError(f"--n {args.n}: expected a number of images from 1 to {MAX_SAMPLES}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed {args.seed}: expected an int from 0 to {MAX_SEED}")
     out = _writable_file(args.out, "--out")
     if out.suffix.lower() != ".png":
         raise UsageError(f"--out {args.out!r}: expected a .png file name")
@@ -241,11 +427,15 @@ def cmd_sample(args) -> int:
 
     try:
         model = keras.models.load_model(model_path, compile=False)
-    except Exception as err:
-        raise UsageError(f"--model {args.model!r}: cannot be loaded ({err.__class__.__name__})") from err
-    latent = int(model.input_shape[-1])
+    except Exception as err:  # noqa: BLE001 - any reason, shown in one line
+        raise UsageError(f"--model {args.model!r}: cannot be loaded: {_one_line(err, 200)}") from err
+    latent = _generator_shape(model, model_path)
     z = keras.random.normal((args.n, latent), seed=args.seed)
-    images = np.asarray(model(z, training=False))
+    try:
+        images = np.concatenate([np.asarray(model(z[i:i + SAMPLE_BATCH], training=False))
+                                 for i in range(0, args.n, SAMPLE_BATCH)])
+    except Exception as err:  # noqa: BLE001
+        raise UsageError(f"--model {args.model!r}: generating failed: {_one_line(err, 200)}") from err
     plots.save_grid_png(images, out, ncols=int(np.ceil(np.sqrt(args.n))))
     print(f"wrote {args.n} samples to {os.fspath(out)}")
     return 0
@@ -262,7 +452,8 @@ def cmd_bench(args) -> int:
     out = None if args.out is None else _writable_file(args.out, "--out")
     from . import runtime, training
 
-    rows = training.bench(minutes=args.minutes, dataset=args.dataset)
+    rows = training.bench(minutes=args.minutes, dataset=args.dataset,
+                          measure_fid=lambda gan: sample_fid(gan, args.dataset, 2000))
     table = training.bench_table(rows, args.minutes)
     print(table)
     if out is not None:
@@ -280,14 +471,15 @@ def _register_training_commands(sub) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="batch size (default 64; a resume keeps its own)")
     p.add_argument("--out", default="gan_run", help="output folder (default ./gan_run)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    p.add_argument("--precision", default="auto", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
-                   help="auto: bf16 on CPUs that support it, fp16 on GPUs, else float32")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", default=None, choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+                   help="auto (default): bf16 on CPUs that support it, fp16 on GPUs, else float32; "
+                        "a resume keeps its own")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 0; a resume keeps its own)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sample", help="draw a grid of samples from a trained generator")
     p.add_argument("--model", required=True, help="DIR/generator.keras written by train")
-    p.add_argument("--n", type=int, default=64, help="number of images (default 64)")
+    p.add_argument("--n", type=int, default=64, help=f"number of images (default 64, at most {MAX_SAMPLES})")
     p.add_argument("--out", default="grid.png", help="PNG file to write (default grid.png)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_sample)
@@ -306,13 +498,35 @@ def main(argv=None) -> int:
     except SystemExit as exit_:  # argparse already printed its one-line error
         return int(exit_.code or 0)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `... | head -1` closed the pipe: stop quietly
+        _silence_stdout()
+        return 141
+    except Terminated:
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as err:  # disk full and the like, outside the places that say more
+        where = f" {err.filename!r}" if err.filename else ""
+        print(f"error:{where} {err.strerror or _one_line(err)}", file=sys.stderr)
+        return 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush raises nothing (Python's own advice)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

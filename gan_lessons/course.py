@@ -3,14 +3,17 @@
 Used by instructors and by the test suite, not by the lessons:
 
 * ``python -m gan_lessons render notebooks/01_*.ipynb`` re-executes a notebook in
-  full mode and stores its outputs, stamped with a hash of its code cells, so a
-  test can tell when stored outputs no longer match the code;
+  full mode and stores its outputs, stamped with hashes of its code cells, of its
+  outputs and of each ``gan_lessons`` module it depends on, so a test can tell when
+  stored outputs no longer match the code or the library (``render --stale``
+  re-renders exactly those notebooks, ``render --check`` lists them);
 * ``python -m gan_lessons badges`` rewrites the README's lesson table and every
   notebook's Colab cell from the one ``repository`` setting in pyproject.toml.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -19,8 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+"""The repository of an editable install (see :func:`find_root` for the others)."""
 NOTEBOOKS = ROOT / "notebooks"
+RENDER_COMMAND = "python -m gan_lessons render"
 
 # number, slug, title, what the student leaves knowing
 LESSONS = [
@@ -40,9 +46,37 @@ NOISE = ("absl::InitializeLog", "cuda_dri", "cuInit", "oneDNN custom operations"
          "TF-TRT Warning", "Unable to register cu")
 
 
-def repository() -> tuple[str, str]:
+def is_course_root(path) -> bool:
+    """True when ``path`` is the course repository: notebooks/ and a pyproject.toml with [tool.gan_lessons]."""
+    path = Path(path)
+    try:
+        return (path / "notebooks").is_dir() and "[tool.gan_lessons]" in (path / "pyproject.toml").read_text()
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def find_root(repo=None) -> Path:
+    """The course repository: ``repo`` if given, else the current folder or one above it, else the
+    folder above an editable install's package. ValueError when there is none (a regular install
+    keeps no notebooks or README in site-packages)."""
+    if repo is not None:
+        if not is_course_root(repo):
+            raise ValueError(f"--repo {str(repo)!r} is not the course repository (expected notebooks/ and a "
+                             "pyproject.toml with [tool.gan_lessons])")
+        return Path(repo).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if is_course_root(folder):
+            return folder
+    if is_course_root(ROOT):
+        return ROOT
+    raise ValueError("not inside the course repository (the folder that holds notebooks/ and pyproject.toml); "
+                     "run it there or pass --repo PATH")
+
+
+def repository(root=None) -> tuple[str, str]:
     """(owner/name, branch) from pyproject.toml's [tool.gan_lessons]."""
-    text = (ROOT / "pyproject.toml").read_text()
+    text = (Path(root or ROOT) / "pyproject.toml").read_text()
     repo = re.search(r'^repository\s*=\s*"([^"]+)"', text, re.M)
     branch = re.search(r'^branch\s*=\s*"([^"]+)"', text, re.M)
     if not repo:
@@ -68,12 +102,117 @@ def source_hash(nb: dict) -> str:
     return h.hexdigest()
 
 
+def _text(value):
+    return "".join(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else value
+
+
+def outputs_hash(nb: dict) -> str:
+    """SHA-256 of every code cell's stored outputs (multi-line strings joined, keys sorted)."""
+    h = hashlib.sha256()
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            out = {k: (({m: _text(v) for m, v in val.items()} if k == "data" else _text(val))
+                       if k in ("text", "data") else val) for k, val in dict(out).items()}
+            h.update(json.dumps(out, sort_keys=True, default=str).encode() + b"\n")
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _imported_modules(tree: ast.AST, inside_package: bool) -> set[str]:
+    """gan_lessons modules named by the imports of one parsed source."""
+    names = set()
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "gan_lessons":
+                    names.add(parts[1] if len(parts) > 1 else "__init__")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 1 and inside_package:
+                base = node.module
+            elif node.level == 0 and node.module and node.module.split(".")[0] == "gan_lessons":
+                parts = node.module.split(".")
+                base = parts[1] if len(parts) > 1 else None
+            else:
+                continue
+            if base is None:  # from gan_lessons import x, y / from . import x
+                names.update(a.name if a.name in modules else "__init__" for a in node.names)
+            else:
+                names.add(base)
+    return {n for n in names if n in modules}
+
+
+def _code_of(nb: dict) -> str:
+    lines = []
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        for line in src.splitlines():  # IPython magics and shell lines are not Python
+            lines.append("pass" if line.lstrip().startswith(("%", "!")) else line)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def module_dependencies(nb: dict) -> list[str]:
+    """The gan_lessons modules a notebook runs: its imports of gan_lessons, followed transitively."""
+    code = _code_of(nb)
+    try:
+        found = _imported_modules(ast.parse(code), inside_package=False)
+    except SyntaxError:  # one odd cell must not hide the others' imports: parse cell by cell
+        found = set()
+        for cell_code in code.split("\n\n"):
+            try:
+                found |= _imported_modules(ast.parse(cell_code), inside_package=False)
+            except SyntaxError:
+                found |= {m for m in re.findall(r"gan_lessons(?:\.| import )(\w+)", cell_code)}
+        found &= {p.stem for p in PACKAGE.glob("*.py")}
+    if not found:
+        return []
+    found.add("__init__")  # importing any module runs the package's __init__ first
+    todo, seen = list(found), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse((PACKAGE / f"{name}.py").read_text())
+        todo.extend(_imported_modules(tree, inside_package=True) - seen)
+    return sorted(seen)
+
+
+def module_hashes(names) -> dict:
+    """SHA-256 of each named gan_lessons module's source file."""
+    return {n: hashlib.sha256((PACKAGE / f"{n}.py").read_bytes()).hexdigest() for n in names}
+
+
 def stored_stamp(nb: dict) -> dict:
     return nb.get("metadata", {}).get("gan_lessons", {})
 
 
-def colab_cell_source(slug_path: str | None = None) -> str:
-    repo, branch = repository()
+def read_notebook(path):
+    """Read and validate a notebook file; ValueError naming the file when it is not one."""
+    import nbformat
+
+    path = Path(path)
+    if path.suffix != ".ipynb":
+        raise ValueError(f"{str(path)!r} is not a notebook (expected a .ipynb file)")
+    try:
+        nb = nbformat.read(path, as_version=4)
+        if not isinstance(nb.get("cells"), list):
+            raise ValueError("it has no list of cells")
+        nbformat.validate(nb)
+    except Exception as err:  # noqa: BLE001 - JSON errors, nbformat errors, validation errors
+        text = " ".join(str(err).split())[:160] or err.__class__.__name__
+        raise ValueError(f"{str(path)!r} is not a valid notebook ({text})") from err
+    return nb
+
+
+def colab_cell_source(slug_path: str | None = None, root=None) -> str:
+    repo, branch = repository(root)
     return (
         "# On Colab only: install the course's helper package. TensorFlow and ipywidgets\n"
         "# are already there and are not reinstalled. Elsewhere this cell does nothing.\n"
@@ -97,14 +236,18 @@ def _noise_free(outputs: list) -> list:
 
 
 def render(path, quick: bool = False, timeout: int = 1800) -> dict:
-    """Execute a notebook top to bottom and store its outputs and a source stamp."""
+    """Execute a notebook top to bottom and store its outputs and a stamp.
+
+    The stamp holds SHA-256 hashes of the code cells, of the outputs and of each
+    gan_lessons module the notebook depends on (:func:`module_dependencies`).
+    """
     import nbformat
     from nbclient import NotebookClient
 
     path = Path(path)
     if not path.is_file() or path.suffix != ".ipynb":
         raise ValueError(f"path={str(path)!r}: expected an existing .ipynb file")
-    nb = nbformat.read(path, as_version=4)
+    nb = read_notebook(path)
     env_before = {k: os.environ.get(k) for k in ("GAN_LESSONS_QUICK", "TF_CPP_MIN_LOG_LEVEL", "MPLBACKEND")}
     os.environ["GAN_LESSONS_QUICK"] = "1" if quick else "0"
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -134,8 +277,11 @@ def render(path, quick: bool = False, timeout: int = 1800) -> dict:
     import keras
     import tensorflow as tf
 
+    modules = module_dependencies(nb)
     nb.metadata["gan_lessons"] = {
         "source_sha256": source_hash(nb),
+        "outputs_sha256": outputs_hash(nb),
+        "modules_sha256": module_hashes(modules),
         "mode": "quick" if quick else "full",
         "seconds": round(seconds, 1),
         "tensorflow": tf.__version__,
@@ -147,8 +293,8 @@ def render(path, quick: bool = False, timeout: int = 1800) -> dict:
     return nb.metadata["gan_lessons"]
 
 
-def badges_markdown(num: str, slug: str) -> str:
-    repo, branch = repository()
+def badges_markdown(num: str, slug: str, root=None) -> str:
+    repo, branch = repository(root)
     nbfile = f"notebooks/{num}_{slug}.ipynb"
     colab = f"https://colab.research.google.com/github/{repo}/blob/{branch}/{nbfile}"
     binder = f"https://mybinder.org/v2/gh/{repo}/{branch}?labpath={nbfile.replace('/', '%2F')}"
@@ -156,44 +302,47 @@ def badges_markdown(num: str, slug: str) -> str:
             f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder})")
 
 
-def lesson_table() -> str:
+def lesson_table(root=None) -> str:
     import nbformat
 
+    root = Path(root or ROOT)
     rows = ["| # | Lesson | You learn | CPU min (full) | GPU min | Open |",
             "|---|---|---|---|---|---|"]
     for num, slug, title, learn in LESSONS:
-        path = NOTEBOOKS / f"{num}_{slug}.ipynb"
+        path = root / "notebooks" / f"{num}_{slug}.ipynb"
         if not path.exists():
             continue
         stamp = stored_stamp(nbformat.read(path, as_version=4))
         cpu = f"{stamp['seconds'] / 60:.1f}" if stamp.get("mode") == "full" else "?"
         gpu = f"{stamp['gpu_seconds'] / 60:.1f}" if stamp.get("gpu_seconds") else "n/m"
         rows.append(f"| {num} | [{title}](notebooks/{num}_{slug}.ipynb) | {learn} | {cpu} | {gpu} | "
-                    f"{badges_markdown(num, slug)} |")
+                    f"{badges_markdown(num, slug, root)} |")
     return "\n".join(rows)
 
 
-def update_badges() -> list[str]:
+def update_badges(root=None) -> list[str]:
     """Rewrite the README lesson table and each notebook's Colab cell; returns what changed."""
     import nbformat
 
+    root = Path(root or ROOT)
     changed = []
-    readme = ROOT / "README.md"
+    readme = root / "README.md"
     text = readme.read_text()
     # the markers may hold an old table or nothing at all (then only one newline separates them)
     new = re.sub(r"(<!-- lessons:start -->)\n(?:.*?\n)?(<!-- lessons:end -->)",
-                 lambda m: m.group(1) + "\n" + lesson_table() + "\n" + m.group(2), text, flags=re.S)
+                 lambda m: m.group(1) + "\n" + lesson_table(root) + "\n" + m.group(2), text, flags=re.S)
     if new != text:
         readme.write_text(new)
         changed.append(str(readme))
+    setup = colab_cell_source(root=root).rstrip("\n")
     for num, slug, *_ in LESSONS:
-        path = NOTEBOOKS / f"{num}_{slug}.ipynb"
+        path = root / "notebooks" / f"{num}_{slug}.ipynb"
         if not path.exists():
             continue
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
-            if SETUP_TAG in cell.metadata.get("tags", []) and cell.source != colab_cell_source().rstrip("\n"):
-                cell.source = colab_cell_source().rstrip("\n")
+            if SETUP_TAG in cell.metadata.get("tags", []) and cell.source != setup:
+                cell.source = setup
                 nbformat.write(nb, path)
                 changed.append(str(path))
                 break
@@ -208,17 +357,35 @@ def main_render(paths: list[str], quick: bool) -> int:
     return 0
 
 
+def stale_reasons(nb: dict, name: str) -> list[str]:
+    """Why a notebook's stored outputs are not those of its current code and library (empty: fresh)."""
+    stamp = stored_stamp(nb)
+    again = f"run {RENDER_COMMAND} {name} (or {RENDER_COMMAND} --stale)"
+    if "outputs_sha256" not in stamp or "modules_sha256" not in stamp:
+        return [f"rendered before stamps recorded the outputs and the gan_lessons modules: {again}"]
+    reasons = []
+    if stamp.get("source_sha256") != source_hash(nb):
+        reasons.append(f"code changed since the outputs were rendered: {again}")
+    if stamp.get("outputs_sha256") != outputs_hash(nb):
+        reasons.append(f"stored outputs were edited or removed since the render: {again}")
+    now = module_hashes(module_dependencies(nb))
+    then = stamp.get("modules_sha256") or {}
+    changed = sorted(m for m in set(now) | set(then) if now.get(m) != then.get(m))
+    if changed:
+        files = ", ".join(f"gan_lessons/{m}.py" for m in changed)
+        reasons.append(f"{files} changed since the outputs were rendered: {again}")
+    return reasons
+
+
 def check_stored(path) -> list[str]:
     """Problems with a notebook's stored outputs (empty when all is well)."""
-    import nbformat
-
-    nb = nbformat.read(Path(path), as_version=4)
+    path = Path(path)
+    nb = read_notebook(path)
     stamp = stored_stamp(nb)
     problems = []
     if stamp.get("mode") != "full":
         problems.append(f"outputs were not rendered in full mode (mode={stamp.get('mode')!r})")
-    if stamp.get("source_sha256") != source_hash(nb):
-        problems.append("code changed since the outputs were rendered: run python -m gan_lessons render " + str(path))
+    problems += stale_reasons(nb, str(path))
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or SETUP_TAG in cell.metadata.get("tags", []):
             continue
@@ -232,3 +399,18 @@ def check_stored(path) -> list[str]:
                 "raises-exception" not in cell.metadata.get("tags", []):
             problems.append(f"cell {i} stored an error")
     return problems
+
+
+def stale_notebooks(root=None) -> list[tuple[Path, list[str]]]:
+    """The notebooks under ``root``/notebooks whose stamp marks them stale (or not full mode), with why."""
+    root = Path(root or ROOT)
+    out = []
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        nb = read_notebook(path)
+        reasons = stale_reasons(nb, str(path.relative_to(root)))
+        if stored_stamp(nb).get("mode") != "full":
+            reasons.insert(0, f"outputs were not rendered in full mode: run {RENDER_COMMAND} "
+                              f"{path.relative_to(root)}")
+        if reasons:
+            out.append((path, reasons))
+    return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import urllib.request
 from pathlib import Path
@@ -105,7 +106,7 @@ def parse_idx(raw: bytes, source: str = "<bytes>") -> np.ndarray:
     if len(raw) < header:
         raise CorruptDataError(f"{source}: truncated IDX header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape))
+    expected = math.prod(shape)  # Python ints: a crafted header cannot overflow this
     if len(raw) - header != expected:
         raise CorruptDataError(
             f"{source}: IDX header says {shape} ({expected} bytes) but the file holds {len(raw) - header}"
@@ -127,6 +128,9 @@ def candidate_dirs(name: str, path=None) -> list[tuple[str, Path]]:
     if path is not None:
         out.append(("path argument", Path(path)))
     env = os.environ.get("GAN_LESSONS_DATA")
+    if env and not Path(env).is_dir():
+        raise DataNotFoundError(f"GAN_LESSONS_DATA={env!r} is not a folder; set it to the folder that holds "
+                                "the data files, or unset it")
     if env:
         out.append(("$GAN_LESSONS_DATA", Path(env) / name))
         out.append(("$GAN_LESSONS_DATA", Path(env)))
@@ -212,8 +216,22 @@ def _read_pair(img: Path, lab: Path, img_base: str, lab_base: str, checksum: boo
     images, labels = arrays
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise CorruptDataError(f"{img} and {lab}: {images.shape} images against {labels.shape} labels")
+    _check_contents(images, labels, str(img), str(lab))
     _CACHE[key] = (images, labels)
     return images, labels
+
+
+IMAGE_SIZE = (28, 28)
+N_CLASSES = 10
+
+
+def _check_contents(images, labels, img_source: str, lab_source: str) -> None:
+    """28x28 images and labels 0-9, or a CorruptDataError naming the file."""
+    if tuple(images.shape[1:3]) != IMAGE_SIZE:
+        raise CorruptDataError(f"{img_source}: images are {images.shape[1]}x{images.shape[2]}, expected "
+                               f"{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} (Fashion-MNIST/MNIST); the file is another data set")
+    if len(labels) and int(labels.max()) >= N_CLASSES:
+        raise CorruptDataError(f"{lab_source}: label {int(labels.max())} is out of range; expected 0-{N_CLASSES - 1}")
 
 
 def _load_mnist(split: str, path, download: bool):
@@ -254,7 +272,9 @@ def _read_npz(npz: Path, split: str):
             "delete it and download it again"
         )
     with np.load(npz, allow_pickle=False) as f:
-        return f[f"x_{split}"], f[f"y_{split}"]
+        images, labels = f[f"x_{split}"], f[f"y_{split}"]
+    _check_contents(images, labels, str(npz), str(npz))
+    return images, labels
 
 
 def _require_files_in(folder: Path, name: str, split: str) -> None:

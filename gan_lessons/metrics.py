@@ -87,14 +87,37 @@ def train_classifier(dataset: str = "fashion_mnist", epochs: int = CLASSIFIER_EP
 
 
 def _weights_path(dataset: str) -> Path:
+    """The weights in use: the shipped ones when complete (weights and sidecar), else the cache's."""
     shipped = WEIGHTS_DIR / f"{dataset}_classifier.weights.h5"
-    if shipped.exists():
+    if shipped.exists() and shipped.with_suffix(".json").exists():
         return shipped
     return Path(runtime.cache_dir()) / f"{dataset}_classifier.weights.h5"
 
 
+def _read_sidecar(side: Path) -> dict:
+    try:
+        meta = json.loads(side.read_text())
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{side}: the classifier's sidecar is not valid JSON ({err}); "
+                         + _remedy(side)) from err
+    return meta
+
+
+def _remedy(path: Path) -> str:
+    if Path(path).resolve().parent == WEIGHTS_DIR.resolve():
+        return "reinstall gan_lessons"
+    return f"delete {Path(path).name} and its .json sidecar to retrain"
+
+
 def classifier(dataset: str = "fashion_mnist"):
-    """The domain classifier for ``dataset``: shipped or cached weights, else trained now and cached."""
+    """The domain classifier for ``dataset``: shipped or cached weights, else trained now and cached (lesson 06).
+
+    Weights are checked against their sidecar's SHA-256 before use. Training
+    writes only into :func:`gan_lessons.runtime.cache_dir`, never into the
+    installed package; when shipped weights lack their sidecar it says so.
+    """
     from .data import DATASETS
 
     if dataset not in DATASETS:
@@ -104,15 +127,25 @@ def classifier(dataset: str = "fashion_mnist"):
     path = _weights_path(dataset)
     side = path.with_suffix(".json")
     if path.exists() and side.exists():
-        meta = json.loads(side.read_text())
+        meta = _read_sidecar(side)
         if _file_sha256(path) != meta.get("sha256"):
-            raise ValueError(f"{path}: SHA-256 does not match {side.name}; delete both files to retrain")
+            raise ValueError(f"{path}: SHA-256 does not match {side.name} (file damaged); {_remedy(path)}")
         from .data import load_images
 
         x, _ = load_images(dataset, "test", limit=1)
         model = build_classifier(x.shape[1], x.shape[3])
-        model.load_weights(str(path))
+        try:
+            model.load_weights(str(path))
+        except Exception as err:  # noqa: BLE001 - any h5 failure: one clear message
+            raise ValueError(f"{path}: cannot be loaded ({' '.join(str(err).split())[:200]}); "
+                             f"{_remedy(path)}") from err
     else:
+        shipped = WEIGHTS_DIR / f"{dataset}_classifier.weights.h5"
+        if shipped.exists():
+            import sys
+
+            print(f"gan_lessons: {shipped.name} ships without its .json sidecar, so it cannot be checked; "
+                  f"training a classifier for {dataset} into {path.parent} instead", file=sys.stderr)
         model, _ = train_classifier(dataset, out=path)
     _CLASSIFIERS[dataset] = model
     return model
@@ -121,7 +154,7 @@ def classifier(dataset: str = "fashion_mnist"):
 def classifier_info(dataset: str = "fashion_mnist") -> dict:
     """Metadata of the classifier weights in use (test accuracy, epochs, SHA-256)."""
     classifier(dataset)
-    return json.loads(_weights_path(dataset).with_suffix(".json").read_text())
+    return _read_sidecar(_weights_path(dataset).with_suffix(".json"))
 
 
 def _as_images(images, name: str) -> np.ndarray:

@@ -158,3 +158,83 @@ def atomic_write(path, write) -> Path:
             os.remove(tmp)
         raise
     return path
+
+
+class FolderLockedError(RuntimeError):
+    """Another process holds the lock on a run folder (lesson 05's checkpoints, the CLI's train)."""
+
+
+class folder_lock:
+    """Hold an exclusive lock on ``folder`` (a ``.lock`` file in it) for a ``with`` block (lesson 05).
+
+    A second process that asks for the same folder gets :class:`FolderLockedError`
+    at once, naming the holder (pid, host, start time), instead of overwriting
+    the first one's checkpoints. The lock goes with the process, even after kill -9
+    (the file then stays, unlocked and harmless); a normal exit removes the file.
+    """
+
+    def __init__(self, folder, name: str = ".lock"):
+        self.path = Path(folder) / name
+        self.fd = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock, as before
+            return self
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                try:
+                    holder = self.path.read_text().strip()
+                except OSError:
+                    holder = ""
+                raise FolderLockedError(
+                    f"{str(self.path.parent)!r} is in use by {holder or 'another process'}") from None
+            try:  # the holder before us may have removed the file between our open and our lock
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        import socket
+        import time
+
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}".encode())
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            try:
+                os.unlink(self.path)  # leave no trace; a waiting opener notices (see __enter__)
+            except OSError:
+                pass
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
+        return False
+
+
+def remove_stale_temp(folder, prefix: str = ".part-") -> list[str]:
+    """Delete the temp files (``.part-*``) that killed writers left in ``folder``; returns their names.
+
+    Call it only while holding the folder's :class:`folder_lock`: then no live
+    writer can own them.
+    """
+    removed = []
+    folder = Path(folder)
+    if folder.is_dir():
+        for p in folder.glob(prefix + "*"):
+            if p.is_file():
+                try:
+                    p.unlink()
+                    removed.append(p.name)
+                except OSError:
+                    pass
+    return removed

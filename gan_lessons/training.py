@@ -42,6 +42,34 @@ class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or inf: training stopped (lesson 05)."""
 
 
+class NonFiniteWeightsError(NonFiniteLossError):
+    """A weight, BatchNorm statistic or optimizer state became NaN or inf (lesson 05).
+
+    Raised by :class:`NaNGuard` and by :meth:`GAN.save_checkpoint`, which never
+    writes such a state: the last good checkpoint stays on disk.
+    """
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is damaged, is not a checkpoint, or holds non-finite values (lesson 05)."""
+
+
+ADVICE = ("Try a lower learning rate (e.g. 1e-4), a gradient penalty (gp_weight=10) or one-sided label "
+          "smoothing (real_label=0.9), check that the data lies in [-1, 1] like the generator's tanh output, "
+          "and with mixed_float16 use a loss-scale optimizer (bf16 needs none).")
+
+
+def non_finite(arrays: dict) -> list[str]:
+    """Names of the floating-point arrays in ``arrays`` that hold a NaN or an inf (lesson 05)."""
+    bad = []
+    for name, value in arrays.items():
+        a = np.asarray(value)
+        if a.dtype.kind in "fc" or a.dtype.name == "bfloat16":
+            if not np.all(np.isfinite(a.astype(np.float32) if a.dtype.name == "bfloat16" else a)):
+                bad.append(name)
+    return bad
+
+
 def _check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"{name}={value!r}: expected one of {', '.join(map(repr, choices))}")
@@ -332,7 +360,14 @@ class GAN(keras.Model):
         JSON metadata stored inside the same file.
         """
         path = Path(path)
-        arrays = {k: np.asarray(ops.convert_to_numpy(v)) for k, v in self.state_variables().items()}
+        variables = self.state_variables()
+        arrays = {k: np.asarray(ops.convert_to_numpy(v)) for k, v in variables.items()}
+        bad = non_finite(arrays)
+        if bad:
+            names = ", ".join(f"{variables[k].path} ({k})" for k in bad[:3]) + (" ..." if len(bad) > 3 else "")
+            raise NonFiniteWeightsError(
+                f"training stopped at step {self.current_step}: NaN or inf in {len(bad)} arrays of the training "
+                f"state, e.g. {names}; {str(path)!r} was not overwritten. {ADVICE}")
         meta = {"step": self.current_step, "loss": self.loss_kind, "latent_dim": self.latent_dim,
                 "generator": self.generator.name, "discriminator": self.discriminator.name,
                 "extra": extra or {}}
@@ -343,42 +378,87 @@ class GAN(keras.Model):
     def load_checkpoint(self, path) -> dict:
         """Restore a checkpoint written by :meth:`save_checkpoint`; returns its metadata.
 
-        Raises ValueError when the file holds another architecture (names or shapes differ).
+        Raises :class:`CheckpointError` (a ValueError) when the file is damaged, holds
+        NaN/inf, or holds another architecture (names or shapes differ); then no
+        variable is changed.
         """
         path = Path(path)
         if not path.is_file():
-            raise ValueError(f"checkpoint {str(path)!r} does not exist")
-        with np.load(path) as data:
-            arrays = {k: data[k] for k in data.files}
-        meta = json.loads(bytes(arrays.pop("__meta__")).decode())
+            raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+        arrays, meta = read_checkpoint(path)
+        bad = non_finite(arrays)
+        if bad:
+            raise CheckpointError(f"checkpoint {str(path)!r} holds NaN or inf in {len(bad)} arrays "
+                                  f"(e.g. {bad[0]}); it cannot be resumed")
         variables = self.state_variables()
         if set(arrays) != set(variables):
-            raise ValueError(f"checkpoint {str(path)!r} holds another architecture or optimizer "
+            raise CheckpointError(f"checkpoint {str(path)!r} holds another architecture or optimizer "
                              f"({len(arrays)} arrays, this GAN has {len(variables)} variables)")
         for k, v in variables.items():
             if tuple(arrays[k].shape) != tuple(v.shape):
-                raise ValueError(f"checkpoint {str(path)!r} holds another architecture: {k} has shape "
+                raise CheckpointError(f"checkpoint {str(path)!r} holds another architecture: {k} has shape "
                                  f"{arrays[k].shape}, this GAN's has {tuple(v.shape)}")
         for k, v in variables.items():
             v.assign(arrays[k])
         return meta
 
 
+def read_checkpoint(path) -> tuple[dict, dict]:
+    """Read every array of a checkpoint and its metadata: ``(arrays, meta)`` (lesson 05).
+
+    Raises :class:`CheckpointError`, naming the file, when it is truncated, empty,
+    altered (zip CRC), not an ``.npz`` archive or lacks its metadata.
+    """
+    import zipfile
+
+    path = Path(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not an .npz archive")
+        with data:
+            arrays = {k: data[k] for k in data.files}  # reading each array checks its CRC
+        if "__meta__" not in arrays:
+            raise ValueError("no __meta__ entry")
+        meta = json.loads(bytes(arrays.pop("__meta__")).decode())
+        if not isinstance(meta, dict):
+            raise ValueError("its metadata is not a JSON object")
+    except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError) as err:
+        reason = " ".join(str(err).split()) or err.__class__.__name__
+        raise CheckpointError(f"checkpoint {str(path)!r} is damaged or not a checkpoint ({reason[:200]})") from err
+    return arrays, meta
+
+
 # --------------------------------------------------------------------------- callbacks
 class NaNGuard(keras.callbacks.Callback):
-    """Stop training with a :class:`NonFiniteLossError` that names the step and suggests fixes (lesson 05)."""
+    """Stop training with a :class:`NonFiniteLossError` that names the step and suggests fixes (lesson 05).
+
+    It watches the losses and, every ``weights_every`` steps, the networks' variables
+    too (weights and BatchNorm statistics): weights can turn NaN/inf a step before the
+    loss does, and a BatchNorm moving variance can overflow while the losses look fine.
+    """
+
+    def __init__(self, weights_every: int | None = 1):
+        super().__init__()
+        self.weights_every = _check_number("weights_every", weights_every, low=1, integer=True, allow_none=True)
+
+    def _step(self, batch):
+        return self.model.current_step if hasattr(self.model, "current_step") else batch
 
     def on_train_batch_end(self, batch, logs=None):
         bad = {k: float(v) for k, v in (logs or {}).items()
                if np.ndim(v) == 0 and not math.isfinite(float(v))}
         if bad:
-            step = self.model.current_step if hasattr(self.model, "current_step") else batch
             what = ", ".join(f"{k} = {v}" for k, v in bad.items())
-            raise NonFiniteLossError(
-                f"training stopped at step {step}: {what}. Try a lower learning rate (e.g. 1e-4), "
-                "a gradient penalty (gp_weight=10) or one-sided label smoothing (real_label=0.9), "
-                "check that the data lies in [-1, 1] like the generator's tanh output, and with "
-                "mixed_float16 use a loss-scale optimizer (bf16 needs none).")
+            raise NonFiniteLossError(f"training stopped at step {self._step(batch)}: {what}. {ADVICE}")
+        if self.weights_every and (batch + 1) % self.weights_every == 0:
+            nets = [getattr(self.model, n) for n in ("generator", "discriminator") if hasattr(self.model, n)]
+            variables = [v for net in (nets or [self.model]) for v in net.variables]
+            bad = non_finite({v.path: ops.convert_to_numpy(v) for v in variables})
+            if bad:
+                raise NonFiniteWeightsError(
+                    f"training stopped at step {self._step(batch)}: NaN or inf in {len(bad)} variables "
+                    f"(e.g. {', '.join(bad[:3])}) while the losses were still finite. {ADVICE}")
 
 
 class StepLogger(keras.callbacks.Callback):
@@ -573,7 +653,13 @@ def pretrained_info(path=PRETRAINED) -> dict:
     side = Path(path).with_suffix(".json")
     if not side.is_file():
         raise ValueError(f"{side}: no metadata for the pretrained generator")
-    return json.loads(side.read_text())
+    try:
+        info = json.loads(side.read_text())
+        if not isinstance(info, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{side}: the weights' sidecar is not valid JSON ({err}); reinstall gan_lessons") from err
+    return info
 
 
 def pretrained_generator(path=PRETRAINED) -> keras.Model:
@@ -648,16 +734,6 @@ def build_course_gan(image_size: int = 28, precision: str = "auto", seed: int = 
     return gan, precision
 
 
-def sample_fid(gan: GAN, dataset: str, n: int = 2000, seed: int = 123) -> float:
-    """FID of ``n`` generated images against ``n`` test images, in the domain classifier's features."""
-    from . import metrics
-    from .data import load_images
-
-    real, _ = load_images(dataset, "test", limit=n)
-    fake = gan.generate(len(real), seed=seed)
-    return float(metrics.fid(real, fake, dataset=dataset))
-
-
 class _PeakRSS:
     """Sample this process's resident memory in a thread; ``peak_mb`` is the maximum seen."""
 
@@ -716,12 +792,13 @@ def time_train_step(gan: GAN, images, batch_size: int = 256, steps: int = 8, war
     return (time.perf_counter() - t) / steps
 
 
-def bench(minutes: float = 5.0, dataset: str = "fashion_mnist", step_batch: int = 256, fid_n: int = 2000,
+def bench(minutes: float = 5.0, dataset: str = "fashion_mnist", step_batch: int = 256, measure_fid=None,
           progress: bool = True, seed: int = 0) -> list[dict]:
     """Train the TF tutorial's recipe and the course's for the same wall time on the same data; measure both.
 
     Returns one dict per recipe: images/s and steps while training, FID at
-    equal time, peak resident memory, and the train step alone at batch 256.
+    equal time (``measure_fid(gan)``, supplied by the caller, which owns the
+    metric; NaN without it), peak resident memory, and the train step alone at batch 256.
     """
     from .data import load_images
 
@@ -748,7 +825,7 @@ def bench(minutes: float = 5.0, dataset: str = "fashion_mnist", step_batch: int 
                      "learning_rate": recipe["learning_rate"], "beta_1": recipe["beta_1"],
                      "base_filters": recipe["base_filters"], "steps": steps, "wall_s": round(wall, 1),
                      "images_per_s": round(steps * recipe["batch_size"] / wall, 1),
-                     "fid": round(sample_fid(gan, dataset, fid_n), 2), "peak_rss_mb": round(mem.peak_mb),
+                     "fid": round(float(measure_fid(gan)) if measure_fid else float("nan"), 2), "peak_rss_mb": round(mem.peak_mb),
                      "step_s_at_256": round(step_s, 4), "step_images_per_s_at_256": round(step_batch / step_s, 1)})
         keras.mixed_precision.set_global_policy("float32")
     return rows

@@ -148,6 +148,7 @@ def test_parse_idx_rejects_corrupt_files(mutate, message):
 
 # --------------------------------------------------------------------------- the lookup order
 def test_candidate_order(tmp_path, monkeypatch):
+    (tmp_path / "env").mkdir()
     monkeypatch.setenv("GAN_LESSONS_DATA", str(tmp_path / "env"))
     got = data.candidate_dirs("fashion_mnist", path=tmp_path / "mine")
     assert [label for label, _ in got] == ["path argument", "$GAN_LESSONS_DATA", "$GAN_LESSONS_DATA",
@@ -314,6 +315,31 @@ def test_images_and_labels_must_agree(tmp_path, monkeypatch, fake_fashion):
     monkeypatch.setattr(data, "FASHION_SHA256", sums)
     with pytest.raises(data.CorruptDataError, match="labels"):
         data.load_images("fashion_mnist", "test", path=folder)
+
+
+def test_crafted_idx_header_is_refused_with_the_file_named():
+    # dimensions whose product overflows 64 bits must not wrap around to the real size
+    dims = (2**32 - 1, 2**32 - 1, 2**32 - 1)
+    raw = bytes([0, 0, 8, 3]) + b"".join(d.to_bytes(4, "big") for d in dims) + bytes(784)
+    with pytest.raises(data.CorruptDataError, match=r"crafted\.idx: IDX header says"):
+        data.parse_idx(raw, "crafted.idx")
+
+
+@pytest.mark.parametrize("images, labels, message", [
+    (np.zeros((4, 28, 28), np.uint8), np.array([0, 1, 10, 3], np.uint8), r"labels-idx1-ubyte.*: label 10 is out of range"),
+    (np.zeros((4, 32, 32), np.uint8), np.array([0, 1, 2, 3], np.uint8), r"images-idx3-ubyte.*: images are 32x32"),
+])
+def test_labels_and_image_size_are_checked_in_the_loader(tmp_path, images, labels, message):
+    write_split(tmp_path / "m", "train", images, labels, gz=False)
+    with pytest.raises(data.CorruptDataError, match=message):
+        data.load_images("mnist", "train", path=tmp_path / "m", download=False)
+
+
+def test_data_variable_naming_a_missing_folder_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_LESSONS_DATA", str(tmp_path / "nowhere"))
+    for name in ("fashion_mnist", "mnist"):
+        with pytest.raises(data.DataNotFoundError, match=r"GAN_LESSONS_DATA='.*nowhere' is not a folder"):
+            data.load_images(name, "train", download=False)
 
 
 # --------------------------------------------------------------------------- checksum-verified download

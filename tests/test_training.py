@@ -197,6 +197,67 @@ def test_nan_stops_training_with_a_clear_message(digits):
         gan.fit(bad, batch_size=64, epochs=1, verbose=0)
 
 
+def _all_finite(path):
+    arrays, _ = training.read_checkpoint(path)
+    return not training.non_finite(arrays)
+
+
+def test_huge_learning_rate_never_saves_a_poisoned_checkpoint(digits, tmp_path):
+    """With lr 1e10 the optimizer state and weights overflow while the losses are still finite."""
+    ck = tmp_path / "ck.npz"
+    gan = small_gan()
+    gan.save_checkpoint(ck)  # a good state
+    gan.compile(keras.optimizers.Adam(1e10), keras.optimizers.Adam(1e10))
+    with pytest.raises(training.NonFiniteLossError, match=r"step (\d+): .*NaN or inf.*lower learning rate") as err:
+        training.fit_steps(gan, digits, 20, batch_size=32, callbacks=[training.Checkpoint(ck, every_n_steps=1)])
+    assert _all_finite(ck), "a non-finite state was saved as the last good checkpoint"
+    assert training.read_checkpoint(ck)[1]["step"] < gan.current_step, str(err.value)
+    assert not list(tmp_path.glob(".part-*"))
+    good = ck.read_bytes()
+    with pytest.raises(training.NonFiniteWeightsError, match="was not overwritten"):
+        gan.save_checkpoint(ck)
+    assert ck.read_bytes() == good
+
+
+def test_nan_guard_watches_batchnorm_statistics(digits):
+    gan = small_gan()
+    bn = next(layer for layer in gan.discriminator.layers if isinstance(layer, keras.layers.BatchNormalization)) \
+        if any(isinstance(layer, keras.layers.BatchNormalization) for layer in gan.discriminator.layers) else \
+        next(layer for layer in gan.generator.layers if isinstance(layer, keras.layers.BatchNormalization))
+    bn.moving_variance.assign(np.full(bn.moving_variance.shape, np.inf, np.float32))
+    with pytest.raises(training.NonFiniteWeightsError, match=r"step 1: NaN or inf in .*moving_variance"):
+        training.fit_steps(gan, digits, 5, batch_size=32)
+
+
+def test_load_checkpoint_refuses_damaged_or_non_finite_files(digits, tmp_path):
+    ck = tmp_path / "ck.npz"
+    gan = small_gan()
+    gan.save_checkpoint(ck)
+    arrays, meta = training.read_checkpoint(ck)
+    raw = ck.read_bytes()
+    before = [np.array(v.numpy()) for v in gan.generator.variables]
+    damaged = {
+        "truncated": raw[:len(raw) // 2], "empty": b"", "flipped": raw[:len(raw) // 2] + bytes([raw[len(raw) // 2] ^ 1])
+        + raw[len(raw) // 2 + 1:],
+    }
+    for name, content in damaged.items():
+        bad = tmp_path / f"{name}.npz"
+        bad.write_bytes(content)
+        with pytest.raises(training.CheckpointError, match=f"{name}.npz.*damaged"):
+            gan.load_checkpoint(bad)
+    np.save(tmp_path / "single.npy", np.zeros(3))
+    os.replace(tmp_path / "single.npy", tmp_path / "single.npz")
+    with pytest.raises(training.CheckpointError, match="single.npz.*not an .npz"):
+        gan.load_checkpoint(tmp_path / "single.npz")
+    key = next(k for k in arrays if k.startswith("generator/"))
+    arrays[key] = np.full_like(arrays[key], np.nan)
+    np.savez(tmp_path / "nan.npz", __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+    with pytest.raises(training.CheckpointError, match="NaN or inf"):
+        gan.load_checkpoint(tmp_path / "nan.npz")
+    for b, v in zip(before, gan.generator.variables):
+        np.testing.assert_array_equal(b, np.array(v.numpy()))
+
+
 def test_callbacks_sample_grid_and_png(digits, tmp_path):
     gan = small_gan()
     noise = np.random.default_rng(0).normal(size=(16, 16)).astype("float32")
