@@ -353,6 +353,8 @@ def _train_locked(args, out, ckpt) -> int:
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if cbs[2].bar is not None:
+            cbs[2].bar.close()  # the message that follows starts on its own line
 
     # 3. outputs, each written atomically
     from .models import dcgan_generator
