@@ -189,6 +189,12 @@ def module_hashes(names) -> dict:
     return {n: hashlib.sha256((PACKAGE / f"{n}.py").read_bytes()).hexdigest() for n in names}
 
 
+def content_stamp(nb: dict) -> dict:
+    """The hashes :func:`render` stores: code cells, outputs, and each gan_lessons module the notebook runs."""
+    return {"source_sha256": source_hash(nb), "outputs_sha256": outputs_hash(nb),
+            "modules_sha256": module_hashes(module_dependencies(nb))}
+
+
 def stored_stamp(nb: dict) -> dict:
     return nb.get("metadata", {}).get("gan_lessons", {})
 
@@ -277,11 +283,8 @@ def render(path, quick: bool = False, timeout: int = 1800) -> dict:
     import keras
     import tensorflow as tf
 
-    modules = module_dependencies(nb)
     nb.metadata["gan_lessons"] = {
-        "source_sha256": source_hash(nb),
-        "outputs_sha256": outputs_hash(nb),
-        "modules_sha256": module_hashes(modules),
+        **content_stamp(nb),
         "mode": "quick" if quick else "full",
         "seconds": round(seconds, 1),
         "tensorflow": tf.__version__,

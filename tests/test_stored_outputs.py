@@ -16,7 +16,7 @@ def test_every_lesson_in_the_index_exists_or_is_later():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_stored_outputs_match_current_code(path):
+def test_stored_outputs_match_current_code_and_library(path):
     problems = course.check_stored(path)
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
 
@@ -48,13 +48,92 @@ def test_check_stored_flags_stale_and_quick_notebooks(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("print(1)", execution_count=1,
                                           outputs=[nbformat.v4.new_output("stream", text="1\n")])]
-    nb.metadata["gan_lessons"] = {"source_sha256": course.source_hash(nb), "mode": "full"}
+    nb.metadata["gan_lessons"] = {**course.content_stamp(nb), "mode": "full"}
     path = tmp_path / "x.ipynb"
     nbformat.write(nb, path)
     assert course.check_stored(path) == []
     nb.cells[0].source = "print(2)"
     nbformat.write(nb, path)
     assert any("code changed" in p for p in course.check_stored(path))
-    nb.metadata["gan_lessons"] = {"source_sha256": course.source_hash(nb), "mode": "quick"}
+    nb.metadata["gan_lessons"] = {**course.content_stamp(nb), "mode": "quick"}
     nbformat.write(nb, path)
     assert any("full mode" in p for p in course.check_stored(path))
+
+
+def stamped(cells, mode="full"):
+    """A notebook whose code cells were 'run' (execution counts, outputs) and stamped as render does."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src, execution_count=i + 1,
+                                          outputs=[nbformat.v4.new_output("stream", text=out)] if out else [])
+                for i, (src, out) in enumerate(cells)]
+    nb.metadata["gan_lessons"] = {**course.content_stamp(nb), "mode": mode}
+    return nb
+
+
+def test_stamp_catches_library_output_and_code_changes(tmp_path, monkeypatch):
+    import shutil
+
+    import nbformat
+
+    pkg = tmp_path / "gan_lessons"
+    shutil.copytree(course.PACKAGE, pkg, ignore=shutil.ignore_patterns("weights", "__pycache__"))
+    monkeypatch.setattr(course, "PACKAGE", pkg)
+    nb = stamped([("%matplotlib inline\nfrom gan_lessons import losses", ""), ("print(1)", "1\n")])
+    deps = course.module_dependencies(nb)
+    assert {"__init__", "losses", "runtime"} <= set(deps) and "widgets" not in deps and "course" not in deps
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    assert course.check_stored(path) == []
+
+    (pkg / "widgets.py").write_text((pkg / "widgets.py").read_text() + "\n# an unrelated change\n")
+    assert course.check_stored(path) == [], "a module the notebook does not use must not stale it"
+    original = (pkg / "runtime.py").read_text()
+    (pkg / "runtime.py").write_text(original.replace("QUICK", "QUICK ", 1))  # e.g. a changed constant
+    problems = course.check_stored(path)
+    assert len(problems) == 1 and "gan_lessons/runtime.py changed" in problems[0]
+    assert f"python -m gan_lessons render {path}" in problems[0] and "--stale" in problems[0]
+    (pkg / "runtime.py").write_text(original)
+    assert course.check_stored(path) == []
+
+    edited = nbformat.read(path, as_version=4)
+    edited.cells[1].outputs[0]["text"] = "2\n"  # an output edited by hand
+    nbformat.write(edited, path)
+    assert any("outputs were edited or removed" in p for p in course.check_stored(path))
+    for cell in edited.cells:  # every output deleted (counts kept)
+        cell.outputs = []
+    nbformat.write(edited, path)
+    assert any("outputs were edited or removed" in p for p in course.check_stored(path))
+
+    old = nbformat.read(path, as_version=4)
+    old.metadata["gan_lessons"] = {"source_sha256": course.source_hash(old), "mode": "full"}  # a stamp of before
+    nbformat.write(old, path)
+    assert any("rendered before stamps recorded" in p for p in course.check_stored(path))
+
+
+def test_render_stale_rerenders_exactly_the_stale_notebooks(tmp_path, capsys):
+    import nbformat
+
+    from gan_lessons.__main__ import main
+
+    (tmp_path / "pyproject.toml").write_text('[tool.gan_lessons]\nrepository = "x/y"\n')
+    (tmp_path / "notebooks").mkdir()
+    fresh = tmp_path / "notebooks" / "a.ipynb"
+    nbformat.write(stamped([("print(1)", "1\n")]), fresh)
+    stale = tmp_path / "notebooks" / "b.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from gan_lessons import runtime\nprint(6 * 7)")]
+    nbformat.write(nb, stale)
+    fresh_bytes = fresh.read_bytes()
+
+    assert main(["render", "--check", "--repo", str(tmp_path)]) == 1
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 1 and listed[0].startswith("notebooks/b.ipynb: ")
+    assert main(["render", "--stale", "--repo", str(tmp_path)]) == 0
+    assert fresh.read_bytes() == fresh_bytes, "a fresh notebook is not re-rendered"
+    out = nbformat.read(stale, as_version=4)
+    assert out.cells[0].outputs[0]["text"] == "42\n"
+    assert set(out.metadata["gan_lessons"]["modules_sha256"]) == {"__init__", "runtime"}
+    assert course.check_stored(stale) == []
+    assert main(["render", "--check", "--repo", str(tmp_path)]) == 0

@@ -377,3 +377,10 @@ def test_check_resume_dataset_both_ways(digits):
         checks.check_resume_dataset(training.step_dataset(digits, 32, seed=4, start_step=21), digits, 32, 3, step=21)
     with pytest.raises(checks.ExerciseError, match="shape"):
         checks.check_resume_dataset(training.step_dataset(digits, 16, seed=3, start_step=21), digits, 32, 3, step=21)
+
+
+def test_pretrained_sidecar_that_is_not_json_is_named(tmp_path):
+    (tmp_path / "g.weights.h5").write_bytes(b"weights")
+    (tmp_path / "g.weights.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"g\.weights\.json: the weights' sidecar is not valid JSON"):
+        training.pretrained_generator(tmp_path / "g.weights.h5")
