@@ -427,6 +427,11 @@ def cmd_sample(args) -> int:
 
     from . import plots
 
+    import zipfile
+
+    if not zipfile.is_zipfile(model_path):
+        raise UsageError(f"--model {args.model!r}: cannot be loaded: not a .keras archive (a .keras file is a zip "
+                         "archive; this one is damaged or another kind of file)")
     try:
         model = keras.models.load_model(model_path, compile=False)
     except Exception as err:  # noqa: BLE001 - any reason, shown in one line
