@@ -433,12 +433,15 @@ def read_checkpoint(path) -> tuple[dict, dict]:
 class NaNGuard(keras.callbacks.Callback):
     """Stop training with a :class:`NonFiniteLossError` that names the step and suggests fixes (lesson 05).
 
-    It watches the losses and, every ``weights_every`` steps, the networks' variables
-    too (weights and BatchNorm statistics): weights can turn NaN/inf a step before the
-    loss does, and a BatchNorm moving variance can overflow while the losses look fine.
+    It watches the losses every step and, every ``weights_every`` steps and at the end
+    of training, the networks' variables too (weights and BatchNorm statistics):
+    weights can turn NaN/inf a step before the loss does, and a BatchNorm moving
+    variance can overflow while the losses look fine. Reading every variable back
+    costs a host copy, so it is not done every step; checkpoints are safe anyway,
+    because :meth:`GAN.save_checkpoint` refuses a non-finite state.
     """
 
-    def __init__(self, weights_every: int | None = 1):
+    def __init__(self, weights_every: int | None = 25):
         super().__init__()
         self.weights_every = _check_number("weights_every", weights_every, low=1, integer=True, allow_none=True)
 
@@ -452,13 +455,20 @@ class NaNGuard(keras.callbacks.Callback):
             what = ", ".join(f"{k} = {v}" for k, v in bad.items())
             raise NonFiniteLossError(f"training stopped at step {self._step(batch)}: {what}. {ADVICE}")
         if self.weights_every and (batch + 1) % self.weights_every == 0:
-            nets = [getattr(self.model, n) for n in ("generator", "discriminator") if hasattr(self.model, n)]
-            variables = [v for net in (nets or [self.model]) for v in net.variables]
-            bad = non_finite({v.path: ops.convert_to_numpy(v) for v in variables})
-            if bad:
-                raise NonFiniteWeightsError(
-                    f"training stopped at step {self._step(batch)}: NaN or inf in {len(bad)} variables "
-                    f"(e.g. {', '.join(bad[:3])}) while the losses were still finite. {ADVICE}")
+            self._check_weights(batch)
+
+    def on_train_end(self, logs=None):
+        if self.weights_every:
+            self._check_weights(None)
+
+    def _check_weights(self, batch):
+        nets = [getattr(self.model, n) for n in ("generator", "discriminator") if hasattr(self.model, n)]
+        variables = [v for net in (nets or [self.model]) for v in net.variables]
+        bad = non_finite({v.path: ops.convert_to_numpy(v) for v in variables})
+        if bad:
+            raise NonFiniteWeightsError(
+                f"training stopped at step {self._step(batch)}: NaN or inf in {len(bad)} variables "
+                f"(e.g. {', '.join(bad[:3])}) while the losses were still finite. {ADVICE}")
 
 
 class StepLogger(keras.callbacks.Callback):

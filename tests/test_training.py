@@ -225,8 +225,12 @@ def test_nan_guard_watches_batchnorm_statistics(digits):
         if any(isinstance(layer, keras.layers.BatchNormalization) for layer in gan.discriminator.layers) else \
         next(layer for layer in gan.generator.layers if isinstance(layer, keras.layers.BatchNormalization))
     bn.moving_variance.assign(np.full(bn.moving_variance.shape, np.inf, np.float32))
+    # checked every step when asked to ...
     with pytest.raises(training.NonFiniteWeightsError, match=r"step 1: NaN or inf in .*moving_variance"):
-        training.fit_steps(gan, digits, 5, batch_size=32)
+        training.fit_steps(gan, digits, 5, batch_size=32, callbacks=[training.NaNGuard(weights_every=1)])
+    # ... and by default every 25 steps and at the end of training
+    with pytest.raises(training.NonFiniteWeightsError, match=r"step \d+: NaN or inf in .*moving_variance"):
+        training.fit_steps(gan, digits, 3, batch_size=32)
 
 
 def test_load_checkpoint_refuses_damaged_or_non_finite_files(digits, tmp_path):
