@@ -21,7 +21,9 @@ NOISE = course.NOISE + runtime.TF_STARTUP_NOISE
 
 
 def _env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "GAN_LESSONS_TF_LOGS")}
+    # without PYTEST_CURRENT_TEST: ipykernel forwards descriptor 2 to the notebook only outside pytest
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TF_CPP_MIN_LOG_LEVEL", "GAN_LESSONS_TF_LOGS", "PYTEST_CURRENT_TEST")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env.update(extra)
     return env
@@ -193,10 +195,11 @@ def test_a_jupyter_kernel_shows_no_startup_noise():
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import gan_lessons\nimport tensorflow as tf\nprint(tf.__version__)"),
-                nbformat.v4.new_code_cell("import os\nos.write(2, b'descriptor 2 still reaches the notebook\\n')")]
+                nbformat.v4.new_code_cell("import os, time\nn = os.write(2, b'descriptor 2 still reaches the notebook\\n')\n"
+                                          "time.sleep(1)  # the kernel forwards descriptor 2 from a thread")]
     env_before = dict(os.environ)
+    os.environ.clear()
     os.environ.update(_env())
-    os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
     try:
         NotebookClient(nb, timeout=300, kernel_name="python3").execute()
     finally:
@@ -234,3 +237,46 @@ def test_the_test_run_stops_at_the_start_without_data(tmp_path):
     assert str(empty / "fashion_mnist") in text  # it looked where it was told to
     assert "collected" not in text and " passed" not in text, "tests ran although the data is missing"
     assert not keras_home.exists(), "the failed download left a folder behind"
+
+
+def test_a_failed_download_creates_no_folder(tmp_path, monkeypatch):
+    from gan_lessons import data
+
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", str(tmp_path / "no-debian-package"))
+    monkeypatch.setattr(data, "DOWNLOAD_BASE", (tmp_path / "no-server").as_uri() + "/")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.delenv("GAN_LESSONS_DATA", raising=False)
+    with pytest.raises(data.DataNotFoundError, match="the download failed"):
+        data.load_images("fashion_mnist", "test")
+    with pytest.raises(data.DataNotFoundError, match="the download failed"):
+        data.load_images("mnist", "test")
+    assert not (tmp_path / "keras-home").exists()
+    assert data.folder_status(tmp_path / "keras-home" / "datasets" / "fashion-mnist") == "absent"
+
+
+def test_folder_status_says_found_only_for_verified_files(tmp_path, monkeypatch):
+    import gzip
+    import hashlib
+
+    from gan_lessons import data
+
+    contents = {base: f"fake {base}".encode() for base in data.FASHION_SHA256}
+    monkeypatch.setattr(data, "FASHION_SHA256", {b: hashlib.sha256(c).hexdigest() for b, c in contents.items()})
+    folder = tmp_path / "fashion"
+    assert data.folder_status(folder) == "absent"
+    folder.mkdir()
+    assert data.folder_status(folder) == "empty"
+    (folder / "README").write_text("x")
+    assert data.folder_status(folder) == "no Fashion-MNIST files"
+    bases = list(contents)
+    for base in bases[:3]:
+        (folder / (base + ".gz")).write_bytes(gzip.compress(contents[base]))
+    assert data.folder_status(folder) == f"incomplete (missing {bases[3]})"
+    (folder / bases[3]).write_bytes(b"something else")
+    assert data.folder_status(folder) == f"corrupt ({bases[3]}: wrong SHA-256 or unreadable)"
+    (folder / bases[3]).write_bytes(contents[bases[3]])
+    assert data.folder_status(folder) == "found (4 files verified)"
+    (folder / (bases[0] + ".gz")).write_bytes(b"not gzip")
+    assert data.folder_status(folder).startswith("corrupt")
+    with pytest.raises(ValueError, match="digits"):
+        data.folder_status(folder, "digits")
