@@ -47,7 +47,7 @@ def _is_startup_noise(line: str) -> bool:
 def quiet_stderr():
     """Hold back what is written to file descriptor 2 inside the block; afterwards pass on all but TF's start-up noise.
 
-    Used around ``import tensorflow`` (lesson 00 explains why the course imports it quietly).
+    Used around ``import tensorflow`` (lesson 00 says why the course imports it quietly).
     Lines that are not start-up noise (a real error, a Python warning) are written to
     ``sys.stderr`` when the block ends, so nothing a student needs is lost.
     """
