@@ -253,7 +253,7 @@ def test_lesson_00_opens_unmodified_and_runs_without_log_noise(lab00):
             time.sleep(2.0)  # late stream messages arrive after the execution count
             stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
             assert stderr.count() == 0, "a stderr block is shown:\n" + "\n".join(stderr.all_inner_texts())
-            shown = page.locator(".jp-Notebook").inner_text()
+            shown = "\n".join(page.locator(".jp-Notebook .jp-OutputArea").all_inner_texts())
             assert not [n for n in noise if n in shown], f"log noise shown: {[n for n in noise if n in shown]}"
             page.screenshot(path=str(SHOTS / f"lesson00_{os.getpid()}.png"))
 
