@@ -44,6 +44,9 @@ SETUP_TAG = "colab-setup"
 NOISE = ("absl::InitializeLog", "cuda_dri", "cuInit", "oneDNN custom operations",
          "cpu_feature_guard", "Traceback (most recent call last)", "computation_placer",
          "TF-TRT Warning", "Unable to register cu")
+# What current ipykernel writes (ipykernel.kernelspec.get_kernel_dict): stored as is, so that
+# JupyterLab finds nothing to update when a lesson opens and never marks it modified.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
 def is_course_root(path) -> bool:
@@ -283,6 +286,7 @@ def render(path, quick: bool = False, timeout: int = 1800) -> dict:
     import keras
     import tensorflow as tf
 
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["gan_lessons"] = {
         **content_stamp(nb),
         "mode": "quick" if quick else "full",

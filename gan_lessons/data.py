@@ -141,6 +141,41 @@ def candidate_dirs(name: str, path=None) -> list[tuple[str, Path]]:
     return out
 
 
+def folder_status(folder, name: str = "fashion_mnist") -> str:
+    """What a data folder holds, as lesson 00 prints it: ``"found (4 files verified)"`` only when it is so.
+
+    ``"absent"`` when the folder does not exist, ``"empty"`` or ``"incomplete (missing ...)"``
+    when files are missing, ``"corrupt (...)"`` when a file's SHA-256 is wrong. For
+    ``"mnist"`` a verified ``mnist.npz`` counts (1 file).
+    """
+    _check_name(name)
+    if name == "digits":
+        raise ValueError("name='digits' is inside scikit-learn and has no folder; expected 'fashion_mnist' or 'mnist'")
+    folder = Path(folder)
+    if not folder.is_dir():
+        return "absent"
+    if name == "mnist":
+        npz = folder / MNIST_NPZ
+        if not npz.is_file():
+            return f"no {MNIST_NPZ}"
+        got = _sha256(npz.read_bytes())
+        return "found (1 file verified)" if got == MNIST_NPZ_SHA256 else f"corrupt ({MNIST_NPZ}: wrong SHA-256)"
+    found = {base: _find_idx(folder, base) for base in FASHION_SHA256}
+    missing = [base for base, f in found.items() if f is None]
+    if len(missing) == len(found):
+        return "empty" if not any(folder.iterdir()) else "no Fashion-MNIST files"
+    if missing:
+        return f"incomplete (missing {', '.join(missing)})"
+    for base, f in found.items():
+        try:
+            ok = _sha256(_read_bytes(f)) == FASHION_SHA256[base]
+        except (OSError, CorruptDataError):
+            ok = False
+        if not ok:
+            return f"corrupt ({f.name}: wrong SHA-256 or unreadable)"
+    return f"found ({len(found)} files verified)"
+
+
 def _missing_message(name: str, tried: list[tuple[str, Path]], why: str) -> str:
     places = "\n".join(f"  - {p} ({label})" for label, p in tried)
     if name == "fashion_mnist":
@@ -159,8 +194,12 @@ def _missing_message(name: str, tried: list[tuple[str, Path]], why: str) -> str:
 
 
 def _download(url: str, dest: Path, sha256: str, decompressed: bool) -> Path:
-    """Download ``url`` to ``dest`` atomically, after checking its SHA-256."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    """Download ``url`` to ``dest`` atomically, after checking its SHA-256.
+
+    Nothing is created on disk, not even ``dest``'s folder, unless the download succeeded
+    and its checksum is right: an empty Keras cache folder left by a failed download would
+    look like data that is there.
+    """
     with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - fixed https/file URL
         payload = response.read()
     try:

@@ -8,15 +8,128 @@ same code paths with less work.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.abc
 import os
 import platform
 import random
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 # Quiet TensorFlow's C++ logger before anything imports TensorFlow.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# --------------------------------------------------------------------------- a quiet TensorFlow import
+# TensorFlow's C++ start-up lines (absl's "All log messages before absl::InitializeLog()",
+# "Could not find cuda drivers", "oneDNN custom operations are on", ...) are written
+# straight to file descriptor 2 while ``import tensorflow`` runs, before TF_CPP_MIN_LOG_LEVEL
+# applies. Python's sys.stderr never sees them, so only redirecting descriptor 2 hides them:
+# in a terminal, in a JupyterLab kernel (where ipykernel forwards descriptor 2 to the
+# notebook as a red stderr block), in nbval's kernels and on Colab.
+TF_STARTUP_NOISE = (
+    "absl::InitializeLog", "cudart_stub", "cuda_dri", "cuInit", "cuda_executor", "oneDNN custom operations",
+    "cpu_feature_guard", "rebuild TensorFlow with the appropriate compiler flags", "computation_placer",
+    "TF-TRT Warning", "Unable to register cu", "This TensorFlow binary is optimized",
+)
+"""Markers of TensorFlow's start-up log lines; :func:`quiet_stderr` drops lines holding one."""
+
+# C++ log lines of severity I(nfo) or W(arning) in absl's format: "I0000 00:00:1795 6385 file.cc:31] ..."
+_CPP_INFO = re.compile(r"^[IW]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w./-]+:\d+\] ")
+
+
+def _is_startup_noise(line: str) -> bool:
+    return bool(_CPP_INFO.match(line)) or any(marker in line for marker in TF_STARTUP_NOISE)
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Hold back what is written to file descriptor 2 inside the block; afterwards pass on all but TF's start-up noise.
+
+    Used around ``import tensorflow`` (lesson 00 says why the course imports it quietly).
+    Lines that are not start-up noise (a real error, a Python warning) are written to
+    ``sys.stderr`` when the block ends, so nothing a student needs is lost.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 at all (a detached process): nothing to hide
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            try:
+                sys.stderr.flush()  # Python-level writes that went to descriptor 2 belong to the block
+            except (AttributeError, OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", errors="replace")
+            kept = "".join(ln for ln in text.splitlines(True) if not _is_startup_noise(ln))
+            if kept.strip():
+                sys.stderr.write(kept)
+                sys.stderr.flush()
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """Wraps TensorFlow's own loader: runs its ``exec_module`` inside :func:`quiet_stderr`."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = self._loader  # from here on TensorFlow sees its own loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        with quiet_stderr():
+            self._loader.exec_module(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """An import hook: the first ``import tensorflow`` (from gan_lessons, Keras or a lesson) runs quietly.
+
+    Installed when ``gan_lessons`` is imported (lesson 00). ``GAN_LESSONS_TF_LOGS=1`` turns it off,
+    to see TensorFlow's start-up lines when debugging an installation.
+    """
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "tensorflow" or fullname in sys.modules:
+            return None
+        if os.environ.get("GAN_LESSONS_TF_LOGS", "").strip() == "1":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or isinstance(finder, QuietTensorFlowImport) or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _QuietLoader(spec.loader)
+                return spec
+        return None
+
+
+def install_quiet_tensorflow_import() -> None:
+    """Put :class:`QuietTensorFlowImport` first on ``sys.meta_path`` (once; done on ``import gan_lessons``)."""
+    if not any(type(f).__name__ == "QuietTensorFlowImport" for f in sys.meta_path):
+        sys.meta_path.insert(0, QuietTensorFlowImport())
+
+
+install_quiet_tensorflow_import()
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}

@@ -1,5 +1,6 @@
 """The install story: pinned requirements, Binder's copy of them, pyproject's loose bounds, CI, README."""
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -54,11 +55,78 @@ def test_requirements_pin_the_stack():
 def test_binder_requirements_agree_with_the_main_ones():
     main = pins(ROOT / "requirements.txt")
     binder = pins(ROOT / "binder" / "requirements.txt")
-    for name in ("tensorflow", "keras", "jupyterlab", "ipywidgets", "matplotlib", "numpy", "scipy", "scikit-learn"):
+    for name in ("tensorflow", "keras", "ipywidgets", "matplotlib", "numpy", "scipy", "scikit-learn"):
         assert name in binder, f"binder/requirements.txt does not pin {name}"
     disagree = {n: (v, main.get(n)) for n, v in binder.items() if main.get(n) != v}
     assert not disagree, f"binder pins differ from requirements.txt (binder, main): {disagree}"
     assert "-e ." in requirement_lines(ROOT / "binder" / "requirements.txt")
+
+
+# repo2docker's base environment for Python 3.11 (what binder/runtime.txt asks for), from
+# jupyterhub/repo2docker repo2docker/buildpacks/conda/environment.py-3.11-linux-64.lock
+# (frozen 2025-11-13): the packages our pins meet there, at the versions it installs.
+REPO2DOCKER_BASE = {
+    "jupyterlab": "4.4.10", "notebook": "7.4.7", "jupyter-server": "2.17.0", "jupyterlab-server": "2.28.0",
+    "notebook-shim": "0.2.4", "jupyterhub-singleuser": "5.4.2", "nbconvert": "7.16.6", "ipykernel": "7.1.0",
+    "ipywidgets": "8.1.8", "jupyterlab-widgets": "3.0.16", "widgetsnbextension": "4.0.15", "nbformat": "5.10.4",
+    "nbclient": "0.10.2", "jupyter-client": "8.6.3", "jupyter-core": "5.9.1", "tornado": "6.5.2",
+    "traitlets": "5.14.3", "ipython": "9.7.0", "comm": "0.2.3", "pyzmq": "27.1.0",
+}
+# What those base packages require of the packages above (Requires-Dist of their wheels).
+REPO2DOCKER_BASE_REQUIRES = [
+    ("notebook 7.4.7", "jupyterlab>=4.4.9,<4.5"),
+    ("jupyterlab 4.4.10", "ipykernel>=6.5.0,!=6.30.0"),
+    ("jupyterlab 4.4.10", "tornado>=6.2.0"),
+    ("jupyter-server 2.17.0", "jupyter-client>=7.4.4"),
+    ("jupyter-server 2.17.0", "nbformat>=5.3.0"),
+    ("jupyter-server 2.17.0", "tornado>=6.2.0"),
+    ("nbconvert 7.16.6", "nbclient>=0.5.0"),
+    ("nbconvert 7.16.6", "nbformat>=5.7"),
+]
+# The Jupyter server and front end that repo2docker sets up: binder/ leaves them to the base.
+REPO2DOCKER_SERVER = ("jupyterlab", "notebook", "jupyter-server", "jupyterlab-server", "notebook-shim",
+                      "jupyterhub-singleuser", "jupyterhub")
+
+
+def test_binder_resolves_against_repo2dockers_base_environment():
+    """binder/requirements.txt goes into repo2docker's own environment: no pin may break a package there."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    binder = pins(ROOT / "binder" / "requirements.txt")
+    main = pins(ROOT / "requirements.txt")
+    server = sorted(set(binder) & set(REPO2DOCKER_SERVER))
+    assert not server, f"binder/requirements.txt pins {server}: repo2docker's base brings its own, leave them to it"
+    # what the environment holds after pip: our pins, else the base's version
+    after = dict(REPO2DOCKER_BASE, **binder)
+    for who, text in REPO2DOCKER_BASE_REQUIRES:
+        req = Requirement(text)
+        name = req.name.lower()
+        assert req.specifier.contains(after[name], prereleases=True), \
+            f"{who} requires {text}, but binder/ would install {name} {after[name]}"
+    # our pins pull newer versions of some base packages (ipykernel 7.4 needs a newer tornado):
+    # whatever they pull here, from the same pins, must still satisfy the base's requirements
+    for pinned, version in binder.items():
+        try:
+            dist = metadata.distribution(pinned)
+        except metadata.PackageNotFoundError:
+            continue
+        if dist.version != version or main.get(pinned) != version:
+            continue
+        for text in dist.requires or []:
+            req = Requirement(text)
+            name = req.name.lower().replace("_", "-")
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            if name not in REPO2DOCKER_BASE or req.specifier.contains(after[name], prereleases=True):
+                continue
+            pulled = metadata.version(name)  # what pip chose for the same pins here
+            for who, base_text in REPO2DOCKER_BASE_REQUIRES:
+                base_req = Requirement(base_text)
+                if base_req.name.lower() == name:
+                    assert base_req.specifier.contains(pulled, prereleases=True), \
+                        f"{pinned} {version} pulls {name} {pulled}, but {who} requires {base_text}"
 
 
 def test_binder_runtime_and_apt():
@@ -69,7 +137,7 @@ def test_binder_runtime_and_apt():
 def test_pyproject():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     project = meta["project"]
-    assert project["requires-python"].replace(" ", "") == ">=3.10"
+    assert project["requires-python"].replace(" ", "") == ">=3.11,<3.14"
     deps = {re.split(r"[<>=!~ \[]", d, maxsplit=1)[0].lower(): d for d in project["dependencies"]}
     for dep in deps.values():  # loose lower bounds only, so that Colab reinstalls nothing
         assert re.fullmatch(r"[A-Za-z0-9_.\-]+>=[0-9.]+", dep.replace(" ", "")), f"{dep!r} is not a lower bound"
@@ -84,11 +152,25 @@ def test_pyproject():
 
 def test_readme_has_exactly_two_commands():
     cmds = readme_commands()
-    assert len(cmds) == 2, cmds
-    install = "python3 -m pip install -r requirements.txt"
-    assert cmds[0].startswith(install + " && ") and "jupyter lab" in cmds[0]
-    assert cmds[1] == install + " && python3 -m pytest"
-    assert "\n" not in cmds[0] and "\n" not in cmds[1]
+    assert cmds == ["./course lab", "./course test"], cmds
+    script = (ROOT / "course").read_text()
+    assert "-m jupyter lab notebooks/00_start_here.ipynb" in script and '-m pytest "$@"' in script
+    assert "pip install -r requirements.txt" in script
+
+
+def test_supported_pythons_agree_everywhere():
+    """The set-up script, pyproject's requires-python and the README name the same Pythons."""
+    from packaging.specifiers import SpecifierSet
+
+    script = (ROOT / "course").read_text()
+    accepted = re.search(r'case "\$1" in ([\d.*|]+)\)', script).group(1).split("|")
+    minors = [tuple(int(x) for x in v.rstrip(".*").split(".")) for v in accepted]
+    spec = SpecifierSet(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"])
+    for minor in range(8, 16):
+        version = f"3.{minor}.0"
+        assert ((3, minor) in minors) == (version in spec), f"course and requires-python disagree on {version}"
+    names = ", ".join(f"{a}.{b}" for a, b in minors[:-1]) + f" or {minors[-1][0]}.{minors[-1][1]}"
+    assert names in script and names in (ROOT / "README.md").read_text()
 
 
 def test_ci_installs_from_scratch_and_runs_the_readme_command():
@@ -98,7 +180,9 @@ def test_ci_installs_from_scratch_and_runs_the_readme_command():
     assert (ROOT / ".ci" / "run").stat().st_mode & 0o111, ".ci/run must be executable"
     update = next(i for i, ln in enumerate(lines) if re.match(r"(sudo )?apt-get update\b", ln))
     install = next(i for i, ln in enumerate(lines) if re.match(r"(sudo )?apt-get install\b", ln))
-    assert update < install and "dataset-fashion-mnist" in lines[install].split()
+    assert update < install
+    for package in ("python3-venv", "dataset-fashion-mnist", "chromium"):  # a stock Debian python3 needs venv
+        assert package in lines[install].split()
     test_command = readme_commands()[1]
     assert test_command in lines, ".ci/run must run the README's test command exactly"
     assert lines.index(test_command) > install
@@ -148,3 +232,48 @@ def test_badges_fill_empty_markers_and_fix_colab_cells(tmp_path, monkeypatch):
     assert "git+https://github.com/someone/fork@dev" in cell.source
     assert course.update_badges() == []  # idempotent
     assert (tmp_path / "README.md").read_text() == readme
+
+
+def test_notebooks_store_the_kernelspec_ipykernel_writes():
+    """JupyterLab rewrites (and marks modified) a notebook whose kernelspec differs from the kernel's."""
+    from ipykernel.kernelspec import KERNEL_NAME, get_kernel_dict
+
+    from gan_lessons import course
+
+    spec = get_kernel_dict()
+    expected = {"display_name": spec["display_name"], "language": spec["language"], "name": KERNEL_NAME}
+    assert course.KERNELSPEC == expected
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        meta = json.loads(path.read_text())["metadata"]
+        assert meta.get("kernelspec") == expected, f"{path.name}: kernelspec {meta.get('kernelspec')}"
+
+
+def test_each_cell_gives_nbval_each_option_once():
+    """A '# NBVAL_...' comment and the same option as a tag make nbval warn: keep the tag alone."""
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            tags = {t.lower() for t in cell["metadata"].get("tags", [])}
+            for line in "".join(cell["source"]).splitlines():
+                m = re.match(r"\s*#\s*(NBVAL_\w+)", line)
+                if m:
+                    option = m.group(1).lower().replace("_", "-")
+                    same = {option} | ({"raises-exception"} if option == "nbval-raises-exception" else set())
+                    assert not tags & same, f"{path.name} cell {i}: both '# {m.group(1)}' and tag {tags & same}"
+
+
+def test_render_stores_the_kernelspec(tmp_path):
+    import nbformat
+
+    from gan_lessons import course
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.cells = [nbformat.v4.new_code_cell("print(6 * 7)")]
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    course.render(path, quick=True)
+    stored = json.loads(path.read_text())
+    assert stored["metadata"]["kernelspec"] == course.KERNELSPEC
+    assert "".join(stored["cells"][0]["outputs"][0]["text"]) == "42\n"
