@@ -531,3 +531,99 @@ def check_resume_dataset(dataset, images, batch_size: int, seed: int, step: int)
         _fail(ex, "the first batch is not the one the uninterrupted run saw at this step",
               "same images, same batch size, same data seed, and start_step = the restored step")
     return passed(ex, f"continues at step {step}")
+
+
+# --------------------------------------------------------------------------- lesson 08
+def _info_loss_reference(codes, category_logits, continuous, means, continuous_weight):
+    logits = np.asarray(category_logits, np.float64)
+    log_q = logits - logits.max(axis=1, keepdims=True)
+    log_q = log_q - np.log(np.exp(log_q).sum(axis=1, keepdims=True))
+    cat = -log_q[np.arange(len(logits)), np.asarray(codes)].mean()
+    cont = 0.5 * np.mean(np.sum((np.asarray(continuous, np.float64) - np.asarray(means, np.float64)) ** 2, axis=1))
+    return cat + continuous_weight * cont
+
+
+def _info_loss_cases():
+    rng = np.random.default_rng(8)
+    cases = []
+    for n, k, m, w, scale in ((4, 10, 2, 0.5, 1.0), (6, 3, 1, 1.0, 3.0), (5, 10, 3, 0.1, 30.0)):
+        cases.append((rng.integers(0, k, n), rng.normal(size=(n, k)) * scale, rng.uniform(-1, 1, (n, m)),
+                      rng.normal(size=(n, m)), w))
+    return cases
+
+
+def check_info_loss(info_loss_fn) -> str:
+    """Lesson 08: InfoGAN's information loss, -E log Q(c|x) + w · ½·E‖u - μ(x)‖², against a reference."""
+    ex = "InfoGAN information loss"
+    expect(ex, callable(info_loss_fn), f"{info_loss_fn!r} is not a function",
+           "define my_info_loss(codes, category_logits, continuous, means, continuous_weight)")
+    for codes, logits, cont, means, w in _info_loss_cases():
+        expected = _info_loss_reference(codes, logits, cont, means, w)
+        try:
+            got = info_loss_fn(codes.copy(), logits.astype(np.float32), cont.astype(np.float32),
+                               means.astype(np.float32), w)
+        except Exception as err:  # noqa: BLE001
+            _fail(ex, f"calling it raised {err.__class__.__name__}: {err}",
+                  "the inputs are NumPy arrays: codes (N,) ints, category_logits (N, k), continuous and means (N, m)")
+        if got is None:
+            _fail(ex, "it returns None", "replace the placeholder with your code and return the loss")
+        got = float(np.asarray(got))
+        cat_only = _info_loss_reference(codes, logits, cont, means, 0.0)
+        if np.isclose(got, cat_only, rtol=1e-3) and not np.isclose(expected, cat_only, rtol=1e-3):
+            _fail(ex, f"got {got:.4f}, which is the categorical part alone (expected {expected:.4f})",
+                  "add continuous_weight times the continuous part: ½ · mean over the batch of the squared "
+                  "distance between each code u and Q's mean μ(x)")
+        probs = np.exp(logits - logits.max(1, keepdims=True))
+        probs /= probs.sum(1, keepdims=True)
+        no_log = -probs[np.arange(len(codes)), codes].mean() + (expected - cat_only)
+        raw = -logits[np.arange(len(codes)), codes].mean() + (expected - cat_only)
+        if np.isclose(got, no_log, rtol=1e-3) or np.isclose(got, raw, rtol=1e-3):
+            _fail(ex, f"got {got:.4f}, expected {expected:.4f}",
+                  "the categorical part is a cross-entropy: take the LOG of Q's softmax probability of the code "
+                  "each image was generated with (log-softmax of the logits, e.g. logits - logsumexp(logits))")
+        cont_sum = 0.5 * np.sum((cont - means) ** 2) / len(codes)
+        cont_mean_all = 0.5 * np.mean((cont - means) ** 2)
+        if cont.shape[1] > 1 and (np.isclose(got, cat_only + w * cont_mean_all, rtol=1e-3)):
+            _fail(ex, f"got {got:.4f}, expected {expected:.4f}",
+                  "sum the squared errors over the code dimensions, then average over the batch "
+                  f"(the per-image log-likelihood of all codes together); here that gives {cont_sum:.4f}")
+        if not np.isclose(got, expected, rtol=1e-4, atol=1e-5):
+            _fail(ex, f"got {got:.4f}, expected {expected:.4f}",
+                  "loss = mean over the batch of -log softmax(logits)[code] "
+                  "+ continuous_weight · ½ · mean over the batch of Σ_j (u_j - μ_j)²")
+    return passed(ex, "categorical cross-entropy plus Gaussian term, three cases")
+
+
+def check_slerp(slerp_fn) -> str:
+    """Lesson 08: spherical interpolation between two latent vectors, against :func:`models.slerp`."""
+    from .models import lerp, slerp
+
+    ex = "slerp"
+    expect(ex, callable(slerp_fn), f"{slerp_fn!r} is not a function", "define my_slerp(z0, z1, t)")
+    rng = np.random.default_rng(3)
+    t = np.linspace(0.0, 1.0, 7)
+    for dim in (2, 100):
+        z0, z1 = rng.normal(size=dim), rng.normal(size=dim) * 1.3
+        try:
+            got = slerp_fn(z0, z1, t)
+        except Exception as err:  # noqa: BLE001
+            _fail(ex, f"calling it raised {err.__class__.__name__}: {err}",
+                  "z0 and z1 are vectors (dim,), t is an array of fractions; return an array (len(t), dim)")
+        if got is None:
+            _fail(ex, "it returns None", "replace the placeholder with your code and return the path")
+        got = np.asarray(got, np.float64)
+        expected = slerp(z0, z1, t)
+        expect(ex, got.shape == expected.shape, f"the path has shape {got.shape}, expected {expected.shape}",
+               "return one row per value of t: use t[:, None] to broadcast against the vectors")
+        if np.allclose(got, lerp(z0, z1, t), atol=1e-6):
+            _fail(ex, "this is linear interpolation: the midpoint's norm dips",
+                  "rotate along the great circle: weights sin((1-t)Ω)/sin Ω and sin(tΩ)/sin Ω, "
+                  "with Ω the angle between z0 and z1")
+        expect(ex, np.allclose(got[0], z0, atol=1e-6) and np.allclose(got[-1], z1, atol=1e-6),
+               "the path does not start at z0 and end at z1",
+               "t = 0 must give z0 and t = 1 must give z1: check which sine goes with which end")
+        if not np.allclose(got, expected, atol=1e-6):
+            _fail(ex, "the path differs from the great circle between z0 and z1",
+                  "Ω = arccos(z0·z1 / (|z0| |z1|)) uses the normalised vectors; the weights multiply the "
+                  "original (unnormalised) z0 and z1")
+    return passed(ex, "matches the great-circle path, two dimensions")

@@ -38,6 +38,7 @@ LESSONS = [
     ("05", "keras_native_training", "Keras-native training", "train_step, fit, callbacks, checkpoints that resume exactly, speed options"),
     ("06", "evaluating_gans", "Evaluating GANs", "FID with a domain classifier, KID, precision/recall, mode coverage"),
     ("07", "stabilizing_training", "Stabilizing training", "mode collapse, label smoothing, WGAN(-GP), spectral norm, measured"),
+    ("08", "controllable_generation", "Controllable generation", "conditional GAN with labels checked, InfoGAN measured over seeds, latent walks and truncation"),
 ]
 
 SETUP_TAG = "colab-setup"

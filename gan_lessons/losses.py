@@ -92,3 +92,29 @@ def gradient_penalty(critic, real, fake, weights=None, seed=None):
     grads = tape.gradient(scores, mixed)
     norms = tf.sqrt(tf.reduce_sum(tf.reshape(grads, [tf.shape(grads)[0], -1]) ** 2, axis=1) + 1e-12)
     return tf.reduce_mean((norms - 1.0) ** 2)
+
+
+# --------------------------------------------------------------------------- lesson 08: InfoGAN
+def infogan_categorical_loss(codes, category_logits):
+    """-E[log Q(c | G(z, c))] for the categorical code, from Q's logits (lesson 08).
+
+    ``codes`` holds the int category each image was generated with. Minimising
+    it maximises InfoGAN's lower bound on I(c; G(z, c)) up to the constant H(c)
+    (Chen et al., NIPS 2016): L_I = H(c) - this loss.
+    """
+    codes = ops.cast(ops.reshape(codes, (-1,)), "int32")
+    logits = ops.cast(category_logits, "float32")
+    log_q = logits - ops.logsumexp(logits, axis=-1, keepdims=True)
+    picked = ops.take_along_axis(log_q, codes[:, None], axis=-1)
+    return -ops.mean(picked)
+
+
+def infogan_continuous_loss(codes, predicted_means):
+    """-E[log Q(c | x)] + const for continuous codes, Q a unit-variance Gaussian: ½·mean squared error (lesson 08).
+
+    Summed over the code dimensions, averaged over the batch; the constant
+    ½·log(2π) per dimension is left out.
+    """
+    codes = ops.cast(codes, "float32")
+    means = ops.cast(predicted_means, "float32")
+    return 0.5 * ops.mean(ops.sum(ops.square(codes - means), axis=-1))

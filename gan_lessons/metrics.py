@@ -458,3 +458,44 @@ def inception_score_from_logits(logits) -> float:
     log_marginal = np.log(p.mean(axis=0) + 1e-300)
     kl = (p * (log_p - log_marginal)).sum(axis=1)
     return float(np.exp(kl.mean()))
+
+
+# --------------------------------------------------------------------------- lesson 08: label fidelity and clusters
+def label_fidelity(images, labels, dataset: str = "fashion_mnist", n_classes: int = 10) -> dict:
+    """How often the domain classifier sees the class each image was asked for (lesson 08).
+
+    Returns ``accuracy`` (overall), ``per_class`` (n_classes,) and ``confusion``
+    (rows: asked-for class, columns: class seen; counts), from
+    ``sklearn.metrics.confusion_matrix``.
+    """
+    from sklearn.metrics import confusion_matrix
+
+    y = np.asarray(labels).astype(np.int64).reshape(-1)
+    x = _as_images(images, "images")
+    if len(y) != len(x):
+        raise ValueError(f"labels holds {len(y)} values for {len(x)} images; expected one label per image")
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"labels range over {y.min()}..{y.max()}; expected 0..{n_classes - 1}")
+    pred = predict_classes(x, dataset)
+    conf = confusion_matrix(y, pred, labels=np.arange(n_classes))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = np.diag(conf) / conf.sum(axis=1)
+    return {"accuracy": float((pred == y).mean()), "per_class": per_class, "confusion": conf, "predicted": pred}
+
+
+def cluster_accuracy(true_labels, cluster_ids) -> float:
+    """Accuracy after the best one-to-one matching of clusters to classes (Hungarian method) (lesson 08).
+
+    Uses ``scipy.optimize.linear_sum_assignment`` on the contingency table, so
+    cluster numbers that are a permutation of the classes score 1.0.
+    """
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics.cluster import contingency_matrix
+
+    t = np.asarray(true_labels).reshape(-1)
+    c = np.asarray(cluster_ids).reshape(-1)
+    if len(t) != len(c) or len(t) == 0:
+        raise ValueError(f"true_labels ({len(t)}) and cluster_ids ({len(c)}) must be non-empty and of one length")
+    table = contingency_matrix(t, c)
+    rows, cols = linear_sum_assignment(-table)
+    return float(table[rows, cols].sum() / len(t))

@@ -278,3 +278,162 @@ class MinibatchStdDev(layers.Layer):
 
     def get_config(self):
         return dict(super().get_config(), epsilon=self.epsilon)
+
+
+# --------------------------------------------------------------------------- lesson 08: conditional networks
+def _check_labels_input(n_classes):
+    return _check_int("n_classes", n_classes, low=2)
+
+
+def conditional_generator(latent_dim: int = 100, n_classes: int = 10, embed_dim: int = 10, image_size: int = 28,
+                          channels: int = 1, base_filters: int = 32, name: str = "conditional_generator",
+                          seed: int | None = None) -> keras.Model:
+    """Conditional DCGAN generator: ``[z (N, latent_dim), labels (N,) int]`` -> image in [-1, 1] (lesson 08).
+
+    Mirza & Osindero (2014): the label joins the noise at the input. The label
+    goes through a learned ``Embedding(n_classes, embed_dim)``, is concatenated
+    to z, and the result feeds lesson 03's DCGAN generator (built by
+    :func:`dcgan_generator` with ``latent_dim + embed_dim`` inputs).
+    """
+    _check_int("latent_dim", latent_dim)
+    _check_labels_input(n_classes)
+    _check_int("embed_dim", embed_dim)
+    _check_seed(seed)
+    z = keras.Input(shape=(latent_dim,), name="z")
+    y = keras.Input(shape=(), dtype="int32", name="label")
+    e = layers.Embedding(n_classes, embed_dim, name="label_embedding",
+                         embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=seed))(y)
+    x = layers.Concatenate(name="z_and_label")([z, e])
+    body = dcgan_generator(latent_dim=latent_dim + embed_dim, image_size=image_size, channels=channels,
+                           base_filters=base_filters, name="dcgan_body", seed=seed)
+    image = body(x)
+    assert tuple(image.shape) == (None, image_size, image_size, channels), image.shape
+    return keras.Model([z, y], image, name=name)
+
+
+def _dcgan_trunk(image_size, channels, base_filters, dropout, seed, name):
+    """Lesson 03's discriminator without its last Dense: image -> flattened features."""
+    d = dcgan_discriminator(image_size=image_size, channels=channels, base_filters=base_filters,
+                            dropout=dropout, seed=seed, name=name + "_full")
+    flat = [layer for layer in d.layers if isinstance(layer, layers.Flatten)][0]
+    return keras.Model(d.input, flat.output, name=name)
+
+
+def projection_discriminator(n_classes: int = 10, image_size: int = 28, channels: int = 1, base_filters: int = 32,
+                             dropout: float = 0.3, name: str = "projection_discriminator",
+                             seed: int | None = None) -> keras.Model:
+    """Projection discriminator (Miyato & Koyama, ICLR 2018): ``[image, labels]`` -> one logit (lesson 08).
+
+    The trunk is lesson 03's DCGAN discriminator up to its features h(x); the
+    logit is ``psi(h) + <embed(y), h>``: an unconditional score plus the inner
+    product of the features with a learned vector per class. The label never
+    touches the pixels, so the trunk stays the same as the unconditional one.
+    """
+    _check_labels_input(n_classes)
+    _check_seed(seed)
+    image = keras.Input(shape=(image_size, image_size, channels), name="image")
+    y = keras.Input(shape=(), dtype="int32", name="label")
+    h = _dcgan_trunk(image_size, channels, base_filters, dropout, seed, "trunk")(image)
+    feat_dim = int(h.shape[-1])
+    h = layers.Activation("linear", dtype="float32", name="features_f32")(h)
+    psi = layers.Dense(1, kernel_initializer=dcgan_init(None if seed is None else seed + 100), dtype="float32",
+                       name="psi")(h)
+    e = layers.Embedding(n_classes, feat_dim, embeddings_initializer=dcgan_init(None if seed is None else seed + 101),
+                         dtype="float32", name="class_embedding")(y)
+    proj = layers.Dot(axes=1, name="projection", dtype="float32")([e, h])
+    logit = layers.Add(name="logit", dtype="float32")([psi, proj])
+    assert tuple(logit.shape) == (None, 1), logit.shape
+    return keras.Model([image, y], logit, name=name)
+
+
+# --------------------------------------------------------------------------- lesson 08: InfoGAN networks
+def infogan_generator(noise_dim: int = 62, n_categories: int = 10, n_continuous: int = 2, image_size: int = 28,
+                      base_filters: int = 16, name: str = "infogan_generator", seed: int | None = None) -> keras.Model:
+    """InfoGAN generator: ``[z, one-hot category c, continuous codes]`` concatenated -> image (lesson 08).
+
+    One input of width ``noise_dim + n_categories + n_continuous`` (the caller
+    concatenates), feeding lesson 03's DCGAN generator.
+    """
+    _check_int("noise_dim", noise_dim)
+    _check_int("n_categories", n_categories, low=2)
+    _check_int("n_continuous", n_continuous, low=0)
+    return dcgan_generator(latent_dim=noise_dim + n_categories + n_continuous, image_size=image_size,
+                           base_filters=base_filters, name=name, seed=seed)
+
+
+def infogan_discriminator(n_categories: int = 10, n_continuous: int = 2, image_size: int = 28, base_filters: int = 16,
+                          q_units: int = 128, name: str = "infogan_discriminator",
+                          seed: int | None = None) -> keras.Model:
+    """InfoGAN discriminator with its Q head on a shared trunk: image -> [logit, category logits, code means] (lesson 08).
+
+    D and Q share every convolution (Chen et al., NIPS 2016); Q adds one hidden
+    Dense layer, then predicts the categorical code (logits) and the mean of
+    each continuous code (a Gaussian with fixed unit variance).
+    """
+    _check_int("n_categories", n_categories, low=2)
+    _check_int("n_continuous", n_continuous, low=0)
+    _check_int("q_units", q_units)
+    _check_seed(seed)
+
+    def init(i):
+        return dcgan_init(None if seed is None else seed + 200 + i)
+
+    image = keras.Input(shape=(image_size, image_size, 1), name="image")
+    h = _dcgan_trunk(image_size, 1, base_filters, 0.0, seed, "trunk")(image)
+    logit = layers.Dense(1, kernel_initializer=init(0), dtype="float32", name="logit")(h)
+    q = layers.Dense(q_units, kernel_initializer=init(1), name="q_hidden")(h)
+    q = layers.LeakyReLU(0.2)(q)
+    q_cat = layers.Dense(n_categories, kernel_initializer=init(2), dtype="float32", name="q_category")(q)
+    q_cont = layers.Dense(max(n_continuous, 1), kernel_initializer=init(3), dtype="float32", name="q_continuous")(q)
+    return keras.Model(image, [logit, q_cat, q_cont], name=name)
+
+
+# --------------------------------------------------------------------------- lesson 08: walking the latent space
+def lerp(z0, z1, t):
+    """Linear interpolation (1 - t)·z0 + t·z1 for each t (lesson 08); returns (len(t), dim)."""
+    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    if z0.shape != z1.shape or z0.ndim != 1:
+        raise ValueError(f"z0 and z1 have shapes {z0.shape} and {z1.shape}; expected two vectors of one length")
+    t = np.atleast_1d(np.asarray(t, np.float64))
+    return (1 - t)[:, None] * z0 + t[:, None] * z1
+
+
+def slerp(z0, z1, t):
+    """Spherical interpolation along the great circle from z0 to z1 (Shoemake 1985; White 2016) (lesson 08).
+
+    The norm changes smoothly from |z0| to |z1| instead of dipping in the middle
+    as :func:`lerp` does; for nearly parallel vectors it falls back to lerp.
+    """
+    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    if z0.shape != z1.shape or z0.ndim != 1:
+        raise ValueError(f"z0 and z1 have shapes {z0.shape} and {z1.shape}; expected two vectors of one length")
+    t = np.atleast_1d(np.asarray(t, np.float64))
+    n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
+    if n0 == 0 or n1 == 0:
+        return lerp(z0, z1, t)
+    omega = np.arccos(np.clip(z0 @ z1 / (n0 * n1), -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        return lerp(z0, z1, t)
+    return (np.sin((1 - t) * omega)[:, None] * z0 + np.sin(t * omega)[:, None] * z1) / np.sin(omega)
+
+
+def truncated_normal(n: int, dim: int, threshold: float | None, seed: int = 0) -> np.ndarray:
+    """(n, dim) standard normal samples, each entry redrawn until |z| <= ``threshold`` (lesson 08).
+
+    The truncation trick (Brock et al., ICLR 2019, BigGAN). ``threshold=None``
+    is the untruncated prior.
+    """
+    _check_int("n", n)
+    _check_int("dim", dim)
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not threshold > 0):
+        raise ValueError(f"threshold={threshold!r}: expected None or a positive number")
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, dim))
+    if threshold is None:
+        return z.astype(np.float32)
+    bad = np.abs(z) > threshold
+    while bad.any():
+        z[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(z) > threshold
+    return z.astype(np.float32)

@@ -856,3 +856,327 @@ def bench_table(rows: list[dict], minutes: float) -> str:
                      f"train-step speed ratio at batch 256 (course / tutorial): "
                      f"{rows[1]['step_images_per_s_at_256'] / rows[0]['step_images_per_s_at_256']:.2f}x")
     return "\n".join(lines)
+
+
+# =========================================================================== lesson 08: controllable generation
+PRETRAINED_CONDITIONAL = WEIGHTS_DIR / "fashion_mnist_conditional_generator.weights.h5"
+CONDITIONAL_EMBED_DIM = 10
+N_CLASSES = 10
+
+
+def check_labels(labels, n_classes: int = N_CLASSES, name: str = "labels") -> np.ndarray:
+    """``labels`` as an int32 vector, each an integer in [0, n_classes) (lesson 08); else ValueError/TypeError."""
+    arr = np.asarray(labels)
+    if arr.ndim == 0:
+        arr = arr[None]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} has shape {arr.shape}; expected a vector of class numbers (N,)")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise TypeError(f"{name}={arr[:5].tolist()}...: expected integer class numbers in 0..{n_classes - 1}")
+    elif arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} has dtype {arr.dtype}; expected integer class numbers in 0..{n_classes - 1}")
+    if len(arr) and (arr.min() < 0 or arr.max() >= n_classes):
+        bad = arr[(arr < 0) | (arr >= n_classes)][0]
+        raise ValueError(f"{name} contains {bad!r}; expected class numbers in 0..{n_classes - 1}")
+    return arr.astype(np.int32)
+
+
+def labelled_step_dataset(images, labels, batch_size: int = 64, seed: int = 0, start_step: int = 0,
+                          steps: int | None = None):
+    """Like :func:`step_dataset`, but each batch is ``(images, labels)`` (lesson 08).
+
+    Uses the same stateless permutation, so step ``s``'s batch is a pure function of ``s``.
+    """
+    import tensorflow as tf
+
+    images = np.asarray(images, dtype=np.float32)
+    labels = check_labels(labels, n_classes=int(np.max(labels)) + 1 if len(labels) else 1)
+    if len(images) != len(labels):
+        raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) differ in length")
+    _check_number("batch_size", batch_size, low=1, integer=True)
+    _check_number("start_step", start_step, low=0, integer=True)
+    _check_number("steps", steps, low=0, integer=True, allow_none=True)
+    if batch_size > len(images):
+        raise ValueError(f"batch_size={batch_size} is larger than the {len(images)} images")
+    n = len(images)
+    per_epoch = n // batch_size
+    first_epoch, skip = divmod(int(start_step), per_epoch)
+    table, ytable = tf.constant(images), tf.constant(labels)
+
+    def epoch_batches(epoch):
+        perm = _epoch_permutation(n, epoch, seed)[:per_epoch * batch_size]
+        return tf.data.Dataset.from_tensor_slices(tf.reshape(perm, [per_epoch, batch_size]))
+
+    ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(epoch_batches).skip(skip)
+    if steps is not None:
+        ds = ds.take(steps)
+    return ds.map(lambda idx: (tf.gather(table, idx), tf.gather(ytable, idx)), num_parallel_calls=1).prefetch(2)
+
+
+class ConditionalGAN(GAN):
+    """A conditional GAN (Mirza & Osindero 2014) as a ``keras.Model``; batches are ``(images, labels)`` (lesson 08).
+
+    The generator maps ``[z, labels]`` to images, the discriminator maps
+    ``[images, labels]`` to a logit (e.g. :func:`models.projection_discriminator`).
+    Fakes are asked for uniformly random labels drawn from the model's
+    ``SeedGenerator``; everything else (losses, two optimizers, checkpoints,
+    NaN guard) is :class:`GAN`'s.
+    """
+
+    def __init__(self, generator, discriminator, n_classes: int = N_CLASSES, latent_dim=None, **kwargs):
+        if latent_dim is None and isinstance(generator, keras.Model):
+            try:
+                latent_dim = int(generator.input_shape[0][-1])
+            except (AttributeError, TypeError, ValueError, IndexError) as err:
+                raise ValueError("latent_dim=None: could not infer it from the generator's first input; "
+                                 "pass latent_dim=") from err
+        super().__init__(generator, discriminator, latent_dim=latent_dim, **kwargs)
+        self.n_classes = _check_number("n_classes", n_classes, low=2, integer=True)
+        if self.d_steps != 1 or self.gp_weight > 0 or self.clip_value is not None:
+            raise ValueError("ConditionalGAN supports d_steps=1 without gradient penalty or clipping")
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def _fake_labels(self, batch):
+        return keras.random.randint((batch,), 0, self.n_classes, seed=self.seed_generator, dtype="int32")
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        if not isinstance(data, (tuple, list)) or len(data) < 2:
+            raise ValueError("ConditionalGAN.train_step expects (images, labels) batches")
+        real, labels = ops.cast(data[0], "float32"), ops.cast(data[1], "int32")
+        batch = ops.shape(real)[0]
+        z, fake_y = self._latent(batch), self._fake_labels(batch)
+        with tf.GradientTape() as tape:
+            fake = self.generator([z, fake_y], training=True)
+            real_logits = ops.cast(self.discriminator([self._noisy(real), labels], training=True), "float32")
+            fake_logits = ops.cast(self.discriminator([self._noisy(ops.cast(fake, "float32")), fake_y],
+                                                      training=True), "float32")
+            d_loss = self._d_loss(real_logits, fake_logits)
+            scaled = self.d_optimizer.scale_loss(d_loss)
+        d_vars = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
+
+        z, fake_y = self._latent(batch), self._fake_labels(batch)
+        with tf.GradientTape() as tape:
+            fake = self.generator([z, fake_y], training=True)
+            fake_logits_g = ops.cast(self.discriminator([self._noisy(ops.cast(fake, "float32")), fake_y],
+                                                        training=True), "float32")
+            g_loss = self._g_loss(fake_logits_g)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
+        self.step.assign_add(1)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
+        self.d_fake_tracker.update_state(ops.mean(ops.sigmoid(fake_logits)))
+        return {m.name: m.result() for m in self.metrics}
+
+    def generate(self, n: int = None, labels=None, seed: int | None = None, z=None, batch_size: int = 256) -> np.ndarray:
+        """Images for ``labels`` (one per label) as a NumPy array; ``z`` fixed noise, else drawn from ``seed``."""
+        return conditional_generate(self.generator, labels, z=z, seed=seed, batch_size=batch_size,
+                                    n_classes=self.n_classes, latent_dim=self.latent_dim,
+                                    seed_generator=self.sample_seed_generator)
+
+
+def conditional_generate(generator, labels, z=None, seed: int | None = 0, batch_size: int = 256,
+                         n_classes: int = N_CLASSES, latent_dim: int = LATENT_DIM, seed_generator=None) -> np.ndarray:
+    """Run a conditional generator on ``labels`` (and noise ``z`` or noise drawn from ``seed``) (lesson 08)."""
+    if labels is None:
+        raise ValueError("labels=None: expected the class number of each image to generate")
+    y = check_labels(labels, n_classes)
+    if z is None:
+        rng = seed_generator if seed is None else int(seed)
+        z = ops.convert_to_numpy(keras.random.normal((len(y), latent_dim), seed=rng))
+    z = np.asarray(z, np.float32)
+    if z.shape != (len(y), latent_dim):
+        raise ValueError(f"z has shape {z.shape}; expected ({len(y)}, {latent_dim}) to match the labels")
+    out = [ops.convert_to_numpy(generator([z[i:i + batch_size], y[i:i + batch_size]], training=False))
+           for i in range(0, len(y), batch_size)]
+    return np.concatenate(out).astype(np.float32)
+
+
+def fit_conditional_steps(gan: ConditionalGAN, images, labels, total_steps: int, batch_size: int = 64,
+                          data_seed: int = 0, steps_per_epoch: int | None = None, callbacks=None, verbose: int = 0):
+    """:func:`fit_steps` for a :class:`ConditionalGAN`: train until ``total_steps`` in total (lesson 08)."""
+    _check_number("total_steps", total_steps, low=0, integer=True)
+    start = gan.current_step
+    remaining = total_steps - start
+    if remaining <= 0:
+        return None
+    per_epoch = min(steps_per_epoch or remaining, remaining)
+    epochs = math.ceil(remaining / per_epoch)
+    ds = labelled_step_dataset(images, labels, batch_size, seed=data_seed, start_step=start, steps=remaining)
+    callbacks = list(callbacks or []) + [StopAfter(total_steps=total_steps)]
+    return gan.fit(ds, epochs=epochs, steps_per_epoch=per_epoch, callbacks=callbacks, verbose=verbose,
+                   shuffle=False)
+
+
+def course_conditional_generator(latent_dim: int = LATENT_DIM, seed: int | None = None,
+                                 image_size: int = 28) -> keras.Model:
+    """The course recipe's conditional generator (label embedding 10 + DCGAN, 32 base filters) (lesson 08)."""
+    from .models import conditional_generator
+
+    return conditional_generator(latent_dim=latent_dim, n_classes=N_CLASSES, embed_dim=CONDITIONAL_EMBED_DIM,
+                                 image_size=image_size, base_filters=COURSE_RECIPE["base_filters"], seed=seed)
+
+
+def build_conditional_gan(precision: str = "auto", seed: int = 0, recipe: dict | None = None, image_size: int = 28):
+    """The course recipe as a :class:`ConditionalGAN` with a projection discriminator (lesson 08, CLI).
+
+    Returns ``(gan, precision_used)``; sets the global precision policy like :func:`build_course_gan`.
+    """
+    from .models import projection_discriminator
+
+    recipe = dict(COURSE_RECIPE if recipe is None else recipe)
+    if precision in ("auto", "bf16-if-supported"):
+        precision = auto_precision()
+    _check_choice("precision", precision, ("float32", "mixed_bfloat16", "mixed_float16"))
+    keras.mixed_precision.set_global_policy(precision)
+    runtime.seed_everything(seed)
+    g = course_conditional_generator(image_size=image_size)
+    d = projection_discriminator(n_classes=N_CLASSES, image_size=image_size, base_filters=recipe["base_filters"])
+    gan = ConditionalGAN(g, d, n_classes=N_CLASSES, seed=seed)
+    gan.compile(keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]),
+                keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]))
+    return gan, precision
+
+
+def pretrained_conditional_generator(path=PRETRAINED_CONDITIONAL) -> keras.Model:
+    """The course's shipped conditional Fashion-MNIST generator (lesson 08; used by lesson 10).
+
+    A ``keras.Model`` mapping ``[z (N, 100) float32, labels (N,) int]`` to images
+    (N, 28, 28, 1) in [-1, 1]. Its SHA-256 is checked against the JSON sidecar
+    (:func:`pretrained_info`) before loading.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: the pretrained conditional generator is missing (reinstall gan_lessons)")
+    info = pretrained_info(path)
+    if _sha256(path) != info.get("sha256"):
+        raise ValueError(f"{path}: SHA-256 does not match its .json sidecar (file damaged); reinstall gan_lessons")
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        gen = course_conditional_generator(latent_dim=int(info.get("latent_dim", LATENT_DIM)))
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    gen.load_weights(str(path))
+    return gen
+
+
+class InfoGAN(GAN):
+    """InfoGAN (Chen, Duan, Houthooft, Schulman, Sutskever, Abbeel, NIPS 2016) as a ``keras.Model`` (lesson 08).
+
+    The generator's input is ``[z, one_hot(c), u]``: noise, a categorical code c
+    with ``n_categories`` values and ``n_continuous`` codes u ~ U(-1, 1). The
+    discriminator returns ``[logit, category_logits, code_means]`` (D and Q on a
+    shared trunk, :func:`models.infogan_discriminator`). Both players add
+    ``info_weight`` · (categorical loss + ``continuous_weight`` · continuous loss),
+    the negative of the mutual-information lower bound (up to a constant), so Q
+    learns to read the codes and G learns to make them readable.
+    Batches are images (labels, if given, are ignored: InfoGAN is unsupervised).
+    """
+
+    def __init__(self, generator, discriminator, noise_dim: int = 62, n_categories: int = 10, n_continuous: int = 2,
+                 info_weight: float = 1.0, continuous_weight: float = 0.5, seed: int = 0, **kwargs):
+        self.noise_dim = _check_number("noise_dim", noise_dim, low=1, integer=True)
+        self.n_categories = _check_number("n_categories", n_categories, low=2, integer=True)
+        self.n_continuous = _check_number("n_continuous", n_continuous, low=0, integer=True)
+        super().__init__(generator, discriminator, latent_dim=noise_dim + n_categories + n_continuous, seed=seed,
+                         **kwargs)
+        self.noise_dim, self.n_categories, self.n_continuous = noise_dim, n_categories, n_continuous
+        self.info_weight = float(_check_number("info_weight", info_weight, low=0.0))
+        self.continuous_weight = float(_check_number("continuous_weight", continuous_weight, low=0.0))
+        self.info_tracker = keras.metrics.Mean(name="info_cat")
+        self.q_acc_tracker = keras.metrics.Mean(name="q_acc")
+
+    @property
+    def metrics(self):
+        return super().metrics + [self.info_tracker, self.q_acc_tracker]
+
+    def codes(self, batch, seed=None):
+        """(z, categories, continuous codes) for ``batch`` images, from the training seed generator or ``seed``."""
+        rng = self.seed_generator if seed is None else seed
+        z = keras.random.normal((batch, self.noise_dim), seed=rng)
+        c = keras.random.randint((batch,), 0, self.n_categories, seed=rng, dtype="int32")
+        u = keras.random.uniform((batch, self.n_continuous), -1.0, 1.0, seed=rng)
+        return z, c, u
+
+    def generator_input(self, z, c, u):
+        """Concatenate noise, one-hot category and continuous codes into the generator's input."""
+        return ops.concatenate([ops.cast(z, "float32"), ops.one_hot(ops.cast(c, "int32"), self.n_categories),
+                                ops.cast(u, "float32")], axis=-1)
+
+    def _info_loss(self, c, u, q_cat, q_cont):
+        cat = _losses.infogan_categorical_loss(c, q_cat)
+        total = cat
+        if self.n_continuous:
+            total = total + self.continuous_weight * _losses.infogan_continuous_loss(u, q_cont[:, :self.n_continuous])
+        return self.info_weight * total, cat
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        real = ops.cast(real, "float32")
+        batch = ops.shape(real)[0]
+        z, c, u = self.codes(batch)
+        with tf.GradientTape() as tape:
+            fake = ops.cast(self.generator(self.generator_input(z, c, u), training=True), "float32")
+            real_logits = ops.cast(self.discriminator(real, training=True)[0], "float32")
+            fake_logits, q_cat, q_cont = self.discriminator(fake, training=True)
+            fake_logits = ops.cast(fake_logits, "float32")
+            info, _ = self._info_loss(c, u, q_cat, q_cont)
+            d_loss = _losses.discriminator_loss(real_logits, fake_logits) + info
+            scaled = self.d_optimizer.scale_loss(d_loss)
+        d_vars = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
+
+        z, c, u = self.codes(batch)
+        with tf.GradientTape() as tape:
+            fake = ops.cast(self.generator(self.generator_input(z, c, u), training=True), "float32")
+            fake_logits_g, q_cat, q_cont = self.discriminator(fake, training=True)
+            info, cat = self._info_loss(c, u, q_cat, q_cont)
+            g_loss = _losses.generator_loss_non_saturating(ops.cast(fake_logits_g, "float32")) + info
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
+        self.step.assign_add(1)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.d_real_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
+        self.d_fake_tracker.update_state(ops.mean(ops.sigmoid(fake_logits)))
+        self.info_tracker.update_state(cat)
+        self.q_acc_tracker.update_state(ops.mean(ops.cast(ops.equal(ops.cast(ops.argmax(q_cat, axis=-1), "int32"),
+                                                                    ops.cast(c, "int32")), "float32")))
+        return {m.name: m.result() for m in self.metrics}
+
+    def generate_codes(self, z, categories, continuous, batch_size: int = 256) -> np.ndarray:
+        """Images for given noise, categories (N,) and continuous codes (N, n_continuous), as NumPy."""
+        x = ops.convert_to_numpy(self.generator_input(np.asarray(z, np.float32), np.asarray(categories),
+                                                      np.asarray(continuous, np.float32)))
+        out = [ops.convert_to_numpy(self.generator(x[i:i + batch_size], training=False))
+               for i in range(0, len(x), batch_size)]
+        return np.concatenate(out).astype(np.float32)
+
+    def read_codes(self, images, batch_size: int = 256):
+        """Q's reading of ``images``: (category logits (N, k), continuous means (N, n_continuous))."""
+        cats, conts = [], []
+        images = np.asarray(images, np.float32)
+        for i in range(0, len(images), batch_size):
+            _, qc, qm = self.discriminator(images[i:i + batch_size], training=False)
+            cats.append(ops.convert_to_numpy(qc))
+            conts.append(ops.convert_to_numpy(qm)[:, :self.n_continuous])
+        return np.concatenate(cats), np.concatenate(conts)
+
+    def generate(self, n: int, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
+        """``n`` images with random codes (so lesson 06's metrics apply unchanged)."""
+        _check_number("n", n, low=1, integer=True)
+        z, c, u = self.codes(n, seed=self.sample_seed_generator if seed is None else int(seed))
+        return self.generate_codes(ops.convert_to_numpy(z), ops.convert_to_numpy(c), ops.convert_to_numpy(u),
+                                   batch_size)
