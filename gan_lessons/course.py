@@ -32,6 +32,7 @@ LESSONS = [
     ("05", "keras_native_training", "Keras-native training", "train_step, fit, callbacks, checkpoints that resume exactly, speed options"),
     ("06", "evaluating_gans", "Evaluating GANs", "FID with a domain classifier, KID, precision/recall, mode coverage"),
     ("07", "stabilizing_training", "Stabilizing training", "mode collapse, label smoothing, WGAN(-GP), spectral norm, measured"),
+    ("09", "gans_against_counterfeits", "GANs against counterfeits", "fake detectors, 8-bit fakes, spectral forensics, attribution, anomaly scores, the arms race, measured"),
 ]
 
 SETUP_TAG = "colab-setup"
