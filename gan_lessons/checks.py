@@ -627,3 +627,42 @@ def check_slerp(slerp_fn) -> str:
                   "Ω = arccos(z0·z1 / (|z0| |z1|)) uses the normalised vectors; the weights multiply the "
                   "original (unnormalised) z0 and z1")
     return passed(ex, "matches the great-circle path, two dimensions")
+
+
+# --------------------------------------------------------------------------- lesson 09
+def check_dct_features(dct_features_fn) -> str:
+    """Lesson 09: ``dct_features_fn(images)`` must give log(|DCT-II, orthonormal| + 1e-4), flattened to (N, H*W)."""
+    from scipy.fft import dctn
+
+    ex = "DCT features"
+    rng = np.random.default_rng(9)
+    images = rng.uniform(-1, 1, size=(3, 6, 5, 1)).astype(np.float32)
+    coeffs = dctn(images[..., 0].astype(np.float64), type=2, axes=(1, 2), norm="ortho")
+    expected = np.log(np.abs(coeffs) + 1e-4).reshape(3, -1)
+    try:
+        got = dct_features_fn(images)
+    except Exception as err:  # noqa: BLE001 - report any mistake as a hint
+        _fail(ex, f"calling it on images of shape {images.shape} raised {err.__class__.__name__}: {err}",
+              "take images (N, H, W, 1), drop the channel axis, transform over axes (1, 2)")
+    if got is None:
+        _fail(ex, "it returns None", "return the features, an array (N, H*W)")
+    g = np.asarray(got, dtype=np.float64)
+    if g.shape == (3, 6, 5) or g.shape == (3, 6, 5, 1):
+        _fail(ex, f"the features have shape {g.shape}", "flatten each image's coefficients: reshape(len(images), -1)")
+    if g.shape != expected.shape:
+        _fail(ex, f"the features have shape {g.shape}, expected {expected.shape}",
+              "one row per image, one column per frequency (H*W of them); transform only the two image axes")
+    mistakes = {
+        "no log": (np.abs(coeffs).reshape(3, -1), "the detector needs log(|c| + 1e-4): magnitudes span orders of magnitude"),
+        "no absolute value": (np.log(np.where(coeffs + 1e-4 > 0, coeffs + 1e-4, np.nan)).reshape(3, -1),
+                              "take the magnitude |c| before the log (coefficients can be negative)"),
+        "default normalisation": (np.log(np.abs(dctn(images[..., 0].astype(np.float64), type=2, axes=(1, 2))) + 1e-4)
+                                  .reshape(3, -1), 'pass norm="ortho" so the transform keeps the energy of the image'),
+    }
+    for what, (wrong, hint) in mistakes.items():
+        if np.allclose(g, wrong, rtol=1e-4, atol=1e-5, equal_nan=True):
+            _fail(ex, f"the features match the version with {what}", hint)
+    expect_close(ex, g, expected,
+                 'use scipy.fft.dctn(images[..., 0], type=2, axes=(1, 2), norm="ortho"), then np.log(np.abs(c) + 1e-4)',
+                 rtol=1e-4, atol=1e-4, what="features")
+    return passed(ex, f"shape {g.shape}")

@@ -39,6 +39,7 @@ LESSONS = [
     ("06", "evaluating_gans", "Evaluating GANs", "FID with a domain classifier, KID, precision/recall, mode coverage"),
     ("07", "stabilizing_training", "Stabilizing training", "mode collapse, label smoothing, WGAN(-GP), spectral norm, measured"),
     ("08", "controllable_generation", "Controllable generation", "conditional GAN with labels checked, InfoGAN measured over seeds, latent walks and truncation"),
+    ("09", "gans_against_counterfeits", "GANs against counterfeits", "fake detectors, 8-bit fakes, spectral forensics, attribution, anomaly scores, the arms race, measured"),
 ]
 
 SETUP_TAG = "colab-setup"
