@@ -32,6 +32,7 @@ LESSONS = [
     ("05", "keras_native_training", "Keras-native training", "train_step, fit, callbacks, checkpoints that resume exactly, speed options"),
     ("06", "evaluating_gans", "Evaluating GANs", "FID with a domain classifier, KID, precision/recall, mode coverage"),
     ("07", "stabilizing_training", "Stabilizing training", "mode collapse, label smoothing, WGAN(-GP), spectral norm, measured"),
+    ("10", "gans_and_data_privacy", "GANs and data privacy", "memorisation, membership inference, DP-SGD by hand, ε with dp-accounting, the utility it costs"),
 ]
 
 SETUP_TAG = "colab-setup"
