@@ -666,3 +666,94 @@ def check_dct_features(dct_features_fn) -> str:
                  'use scipy.fft.dctn(images[..., 0], type=2, axes=(1, 2), norm="ortho"), then np.log(np.abs(c) + 1e-4)',
                  rtol=1e-4, atol=1e-4, what="features")
     return passed(ex, f"shape {g.shape}")
+
+
+# --------------------------------------------------------------------------- lesson 10
+def _clip_and_noise_reference(per_example, clip_norm, noise_multiplier, expected_batch_size, rng):
+    """NumPy DP-SGD aggregation: clip each example's whole gradient to norm C, sum, add N(0, (σC)²), divide."""
+    grads = [np.asarray(g, np.float64) for g in per_example]
+    n = grads[0].shape[0]
+    norms = np.sqrt(sum((g.reshape(n, -1) ** 2).sum(axis=1) for g in grads))
+    scale = np.minimum(1.0, clip_norm / np.maximum(norms, 1e-12))
+    out = []
+    for g in grads:
+        total = (g * scale.reshape((n,) + (1,) * (g.ndim - 1))).sum(axis=0)
+        total = total + rng.normal(0.0, noise_multiplier * clip_norm, size=total.shape)
+        out.append(total / expected_batch_size)
+    return out
+
+
+def _clip_cases():
+    rng = np.random.default_rng(10)
+    # two "variables" (a 3x2 kernel and a bias of 2) for a batch of 5 examples; example 0 is huge
+    kernel = rng.normal(size=(5, 3, 2))
+    bias = rng.normal(size=(5, 2))
+    kernel[0] *= 100.0
+    bias[0] *= 100.0
+    return [kernel, bias]
+
+
+def check_clip_and_noise(clip_and_noise_fn) -> str:
+    """Lesson 10: ``fn(per_example, clip_norm, noise_multiplier, expected_batch_size, rng)`` is DP-SGD's aggregation.
+
+    ``per_example`` is a list of arrays (batch, ...), one per variable; ``rng`` a
+    ``np.random.Generator`` for the noise. The result is one array per variable.
+    """
+    ex = "clip and noise"
+    if not callable(clip_and_noise_fn):
+        _fail(ex, f"got {type(clip_and_noise_fn).__name__}, not a function",
+              "pass the function itself: check_clip_and_noise(my_clip_and_noise)")
+    grads = _clip_cases()
+    C, B = 1.0, 8.0
+    try:
+        got = clip_and_noise_fn([g.copy() for g in grads], C, 0.0, B, np.random.default_rng(0))
+    except Exception as err:  # noqa: BLE001 - report any mistake as a hint
+        _fail(ex, f"calling it raised {err.__class__.__name__}: {err}",
+              "take a list of (batch, ...) arrays and return a list with one array per variable, without the batch axis")
+    if got is None:
+        _fail(ex, "it returns None", "return the list of noisy averaged gradients")
+    got = [np.asarray(g, np.float64) for g in got]
+    expect(ex, len(got) == 2 and [g.shape for g in got] == [(3, 2), (2,)],
+           f"it returns shapes {[g.shape for g in got]}, expected [(3, 2), (2,)]",
+           "sum over the batch axis (axis 0): one gradient per variable, not one per example")
+    want = _clip_and_noise_reference(grads, C, 0.0, B, np.random.default_rng(0))
+    if not all(np.allclose(g, w, rtol=1e-4, atol=1e-7) for g, w in zip(got, want)):
+        n = grads[0].shape[0]
+        unclipped = [g.sum(axis=0) / B for g in grads]
+        per_var = []
+        for g in grads:
+            norms = np.sqrt((g.reshape(n, -1) ** 2).sum(axis=1))
+            s = np.minimum(1.0, C / norms).reshape((n,) + (1,) * (g.ndim - 1))
+            per_var.append((g * s).sum(axis=0) / B)
+        batch_norm = np.sqrt(sum((g.sum(axis=0) ** 2).sum() for g in grads))
+        whole = [g.sum(axis=0) * min(1.0, C / batch_norm) / B for g in grads]
+        actual_b = [w * B / n for w in want]
+        if all(np.allclose(g, w, rtol=1e-4) for g, w in zip(got, unclipped)):
+            _fail(ex, "nothing was clipped: example 0's gradient (norm about 200) went in whole",
+                  "scale each example's gradient by min(1, C / ||g_i||) before summing")
+        if all(np.allclose(g, w, rtol=1e-4) for g, w in zip(got, per_var)):
+            _fail(ex, "each variable was clipped on its own",
+                  "the norm ||g_i|| is over ALL of example i's gradients together (kernel and bias as one vector)")
+        if all(np.allclose(g, w, rtol=1e-4) for g, w in zip(got, whole)):
+            _fail(ex, "the summed batch gradient was clipped, not each example's",
+                  "clip per example: one example's influence must be bounded by C, whatever the others do")
+        if all(np.allclose(g, w, rtol=1e-4) for g, w in zip(got, actual_b)):
+            _fail(ex, "the sum was divided by the actual batch size",
+                  "divide by expected_batch_size: with Poisson sampling the batch size itself depends on the data")
+        _fail(ex, "with noise_multiplier = 0 the result differs from clip-sum-divide",
+              "g_i * min(1, C / ||g_i||), summed over the batch, divided by expected_batch_size")
+    # the noise: zero gradients, many draws; every coordinate of the SUM gets std σ·C
+    zeros = [np.zeros((4, 50, 20)), np.zeros((4, 20))]
+    sigma, C2, B2 = 2.0, 0.5, 1.0
+    draws = np.concatenate([np.concatenate([np.asarray(a, np.float64).ravel() for a in
+                                            clip_and_noise_fn(zeros, C2, sigma, B2, np.random.default_rng(s))])
+                            for s in range(5)])
+    std, mean = float(draws.std()), float(draws.mean())
+    expect(ex, abs(mean) < 0.05, f"the noise has mean {mean:.3f}", "the noise is centred: rng.normal(0, σ·C, shape)")
+    if np.isclose(std, sigma, rtol=0.05):
+        _fail(ex, f"the noise std is {std:.3f} = σ", "the std is σ·C: noise is calibrated to the clipping norm")
+    if np.isclose(std, sigma * C2 / 4, rtol=0.05):
+        _fail(ex, f"the noise std is {std:.3f}, as if added per example", "add ONE noise draw to the sum, not one per example")
+    expect(ex, np.isclose(std, sigma * C2 / B2, rtol=0.05), f"the noise std is {std:.3f}, expected σ·C = {sigma * C2:g}",
+           "add rng.normal(0, noise_multiplier * clip_norm, shape) to the clipped sum, then divide by expected_batch_size")
+    return passed(ex, f"clipped per example; noise std {std:.3f} ≈ σ·C")

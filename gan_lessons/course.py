@@ -40,6 +40,7 @@ LESSONS = [
     ("07", "stabilizing_training", "Stabilizing training", "mode collapse, label smoothing, WGAN(-GP), spectral norm, measured"),
     ("08", "controllable_generation", "Controllable generation", "conditional GAN with labels checked, InfoGAN measured over seeds, latent walks and truncation"),
     ("09", "gans_against_counterfeits", "GANs against counterfeits", "fake detectors, 8-bit fakes, spectral forensics, attribution, anomaly scores, the arms race, measured"),
+    ("10", "gans_and_data_privacy", "GANs and data privacy", "memorisation, membership inference, DP-SGD by hand, ε with dp-accounting, the utility it costs"),
 ]
 
 SETUP_TAG = "colab-setup"
