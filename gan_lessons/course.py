@@ -260,6 +260,8 @@ def render(path, quick: bool = False, timeout: int = 1800) -> dict:
     if not path.is_file() or path.suffix != ".ipynb":
         raise ValueError(f"path={str(path)!r}: expected an existing .ipynb file")
     nb = read_notebook(path)
+    file_before = path.read_bytes()
+    modules_before = module_hashes(module_dependencies(nb))
     env_before = {k: os.environ.get(k) for k in ("GAN_LESSONS_QUICK", "TF_CPP_MIN_LOG_LEVEL", "MPLBACKEND")}
     os.environ["GAN_LESSONS_QUICK"] = "1" if quick else "0"
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -289,9 +291,18 @@ def render(path, quick: bool = False, timeout: int = 1800) -> dict:
     import keras
     import tensorflow as tf
 
+    stamp = content_stamp(nb)
+    changed = sorted(m for m in set(modules_before) | set(stamp["modules_sha256"])
+                     if modules_before.get(m) != stamp["modules_sha256"].get(m))
+    if changed:  # the outputs would be stamped as fresh for a library they did not run
+        raise ValueError(f"{path}: gan_lessons/{', gan_lessons/'.join(m + '.py' for m in changed)} changed while it "
+                         f"was rendering; nothing was written: run {RENDER_COMMAND} {path} again")
+    if path.read_bytes() != file_before:  # never overwrite an edit made meanwhile
+        raise ValueError(f"{path} was edited while it was rendering; nothing was written: "
+                         f"run {RENDER_COMMAND} {path} again")
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["gan_lessons"] = {
-        **content_stamp(nb),
+        **stamp,
         "mode": "quick" if quick else "full",
         "seconds": round(seconds, 1),
         "tensorflow": tf.__version__,

@@ -137,3 +137,31 @@ def test_render_stale_rerenders_exactly_the_stale_notebooks(tmp_path, capsys):
     assert set(out.metadata["gan_lessons"]["modules_sha256"]) == {"__init__", "runtime"}
     assert course.check_stored(stale) == []
     assert main(["render", "--check", "--repo", str(tmp_path)]) == 0
+
+
+def test_render_writes_nothing_when_the_notebook_or_library_changes_meanwhile(tmp_path, monkeypatch):
+    import nbformat
+
+    path = tmp_path / "self_editing.ipynb"
+    nb = nbformat.v4.new_notebook()
+    # the cell edits the notebook's file while it is being rendered, as a student's save would
+    nb.cells = [nbformat.v4.new_code_cell("open('self_editing.ipynb', 'a').write('\\n')")]
+    nbformat.write(nb, path)
+    with pytest.raises(ValueError, match="edited while it was rendering; nothing was written"):
+        course.render(path)
+    assert path.read_text().endswith("}\n\n") and "gan_lessons" not in nbformat.read(path, as_version=4).metadata
+
+    nb.cells = [nbformat.v4.new_code_cell("from gan_lessons import runtime\nprint(1)")]
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    real, calls = course.module_hashes, []
+
+    def edited_meanwhile(names):
+        calls.append(names)
+        hashes = real(names)
+        return hashes if len(calls) == 1 else {**hashes, "runtime": "0" * 64}
+
+    monkeypatch.setattr(course, "module_hashes", edited_meanwhile)
+    with pytest.raises(ValueError, match=r"gan_lessons/runtime\.py changed while it was rendering"):
+        course.render(path)
+    assert path.read_bytes() == before
