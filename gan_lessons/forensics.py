@@ -348,7 +348,7 @@ def finetune_against_detector(gan, detector, steps: int, weight: float = 1.0, ba
     g, d = gan.generator, gan.discriminator
     rng = keras.random.SeedGenerator(seed)
 
-    @tf.function
+    @tf.function(autograph=False)  # plain tensor code: no Python control flow to convert
     def step(real):
         z = keras.random.normal((batch_size, gan.latent_dim), seed=rng)
         with tf.GradientTape() as tape:
@@ -411,7 +411,7 @@ def train_encoder(encoder, generator, d_features, images, steps: int, kappa: flo
     d_features.trainable = False
     opt = keras.optimizers.Adam(1e-3)
 
-    @tf.function
+    @tf.function(autograph=False)  # plain tensor code: no Python control flow to convert
     def step(batch):
         with tf.GradientTape() as tape:
             rec = generator(encoder(batch, training=True), training=False)
