@@ -242,7 +242,7 @@ def _noise_free(outputs: list) -> list:
             lines = [ln for ln in text.splitlines(True) if not any(n in ln for n in NOISE)]
             if not "".join(lines).strip():
                 continue
-            out = dict(out, text="".join(lines))
+            out = type(out)(dict(out, text="".join(lines)))  # keep nbformat's NotebookNode
         kept.append(out)
     return kept
 
