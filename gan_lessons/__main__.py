@@ -210,6 +210,11 @@ def _check_train_args(args) -> None:
 def _check_resume(args, out, meta: dict) -> None:
     """A resume continues the same run: refuse any setting that differs from the checkpoint's."""
     extra = meta["extra"]
+    conditional = bool(getattr(args, "conditional", False))
+    if bool(extra.get("conditional")) != conditional:
+        raise UsageError(f"--resume: the checkpoint in {str(out)!r} is "
+                         + ("a conditional run (add --conditional)" if extra.get("conditional")
+                            else "not a conditional run (drop --conditional)"))
     if extra["dataset"] != args.dataset:
         raise UsageError(f"--resume: the checkpoint in {str(out)!r} was trained on {extra['dataset']!r}, "
                          f"not {args.dataset!r}")
@@ -288,8 +293,9 @@ def _train_locked(args, out, ckpt) -> int:
     from . import metrics, plots, training
     from .data import load_images
 
+    conditional = bool(getattr(args, "conditional", False))
     try:
-        images, _ = load_images(args.dataset, "train")
+        images, labels = load_images(args.dataset, "train")
     except Exception as err:  # a missing or damaged data set: say how to get it, in one line
         raise UsageError(f"--dataset {args.dataset}: {str(err).splitlines()[0]}") from err
     try:  # the classifier that measures FID at the end: a damaged one must stop us now, not after training
@@ -302,8 +308,12 @@ def _train_locked(args, out, ckpt) -> int:
         raise UsageError(f"--batch-size {batch_size}: larger than the {len(images)} training images")
     precision = extra_meta.get("precision") or args.precision or "auto"
     seed = extra_meta["seed"] if meta else (args.seed or 0)
-    gan, precision = training.build_course_gan(images.shape[1], precision, seed=seed)
-    extra = {"dataset": args.dataset, "batch_size": batch_size, "precision": precision, "seed": seed,
+    if conditional:  # lesson 08: the course recipe with a projection discriminator
+        gan, precision = training.build_conditional_gan(precision, seed=seed, image_size=int(images.shape[1]))
+    else:
+        gan, precision = training.build_course_gan(images.shape[1], precision, seed=seed)
+    extra = {"dataset": args.dataset, **({"conditional": True} if conditional else {}), "batch_size": batch_size,
+             "precision": precision, "seed": seed,
              "image_size": int(images.shape[1]), "base_filters": training.COURSE_RECIPE["base_filters"],
              "learning_rate": training.COURSE_RECIPE["learning_rate"], "beta_1": training.COURSE_RECIPE["beta_1"]}
     if args.resume:
@@ -320,7 +330,8 @@ def _train_locked(args, out, ckpt) -> int:
     # 2. train; Ctrl-C and SIGTERM save a checkpoint first
     cbs = [training.Checkpoint(ckpt, every_n_steps=250, extra=extra),
            training.StopAfter(seconds=None if args.minutes is None else args.minutes * 60),
-           training.ProgressBar(total=args.steps, initial=start, desc=f"train {args.dataset}")]
+           training.ProgressBar(total=args.steps, initial=start,
+                                desc=f"train {'--conditional ' if conditional else ''}{args.dataset}")]
 
     def on_sigterm(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the save short
@@ -329,8 +340,12 @@ def _train_locked(args, out, ckpt) -> int:
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     t0 = time.perf_counter()
     try:
-        training.fit_steps(gan, images, total, batch_size=batch_size, data_seed=seed, steps_per_epoch=10**6,
-                           callbacks=cbs)
+        if conditional:
+            training.fit_conditional_steps(gan, images, labels, total, batch_size=batch_size, data_seed=seed,
+                                           steps_per_epoch=10**6, callbacks=cbs)
+        else:
+            training.fit_steps(gan, images, total, batch_size=batch_size, data_seed=seed, steps_per_epoch=10**6,
+                               callbacks=cbs)
         wall = time.perf_counter() - t0
         if gan.current_step != start and (not cbs[0].saved_steps or cbs[0].saved_steps[-1] != gan.current_step):
             gan.save_checkpoint(ckpt, extra=extra)
@@ -361,8 +376,13 @@ def _train_locked(args, out, ckpt) -> int:
     from .models import dcgan_generator
 
     size, filters = int(images.shape[1]), training.COURSE_RECIPE["base_filters"]
-    generator = training.float32_copy(
-        lambda: dcgan_generator(latent_dim=training.LATENT_DIM, image_size=size, base_filters=filters), gan.generator)
+    if conditional:
+        generator = training.float32_copy(lambda: training.course_conditional_generator(image_size=size),
+                                          gan.generator)
+    else:
+        generator = training.float32_copy(
+            lambda: dcgan_generator(latent_dim=training.LATENT_DIM, image_size=size, base_filters=filters),
+            gan.generator)
     try:
         fd, tmp = tempfile.mkstemp(dir=out, prefix=".part-", suffix=".keras")
         os.close(fd)
@@ -373,10 +393,22 @@ def _train_locked(args, out, ckpt) -> int:
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-        plots.save_grid_png(gan.generate(64, seed=0), out / "samples.png")
         steps_run = gan.current_step - start
-        fid_value = sample_fid(gan, args.dataset, n=min(2000, len(images)))
-        result = {"dataset": args.dataset, "steps": gan.current_step, "steps_this_run": steps_run,
+        if conditional:  # rows = classes; FID and label accuracy on test labels
+            import numpy as np
+
+            plots.save_grid_png(training.conditional_generate(generator, np.repeat(np.arange(10), 8), seed=0),
+                                out / "samples.png")
+            test, test_labels = load_images(args.dataset, "test", limit=min(2000, len(images)))
+            fake = training.conditional_generate(generator, test_labels, seed=123)
+            fid_value = float(metrics.fid(test, fake, dataset=args.dataset))
+            more = {"conditional": True,
+                    "label_accuracy": round(metrics.label_fidelity(fake, test_labels, dataset=args.dataset)["accuracy"], 4)}
+        else:
+            plots.save_grid_png(gan.generate(64, seed=0), out / "samples.png")
+            fid_value = sample_fid(gan, args.dataset, n=min(2000, len(images)))
+            more = {}
+        result = {"dataset": args.dataset, **more, "steps": gan.current_step, "steps_this_run": steps_run,
                   "batch_size": batch_size, "images_per_s": round(steps_run * batch_size / max(wall, 1e-9), 1),
                   "fid": round(fid_value, 3), "wall_seconds": round(wall, 1), "precision": precision,
                   "resumed_from": start if args.resume else None}
@@ -514,111 +546,6 @@ def _label_arg(text: str) -> int:
     return value
 
 
-def cmd_train_conditional(args) -> int:
-    """``train --conditional``: the course recipe as a conditional GAN with a projection discriminator."""
-    import json
-    import math
-    import os
-    import tempfile
-    import time
-
-    if args.dataset not in CONDITIONAL_DATASETS:
-        raise UsageError(f"--dataset {args.dataset!r}: expected one of {', '.join(CONDITIONAL_DATASETS)}")
-    if args.steps is not None and args.steps < 1:
-        raise UsageError(f"--steps {args.steps}: expected a positive number of steps (the run's total)")
-    if args.minutes is not None and not (math.isfinite(args.minutes) and args.minutes > 0):
-        raise UsageError(f"--minutes {args.minutes}: expected a positive number of minutes")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise UsageError(f"--batch-size {args.batch_size}: expected a positive int")
-    out = _writable_dir(args.out, "--out")
-    ckpt = out / CHECKPOINT_NAME
-    meta = None
-    if args.resume:
-        if not ckpt.is_file():
-            raise UsageError(f"--resume: {str(out)!r} holds no checkpoint ({CHECKPOINT_NAME})")
-        meta = _read_checkpoint_meta(ckpt).get("extra", {})
-        if not meta.get("conditional"):
-            raise UsageError(f"--resume: the checkpoint in {str(out)!r} is not a conditional run (drop --conditional)")
-        if meta.get("dataset") != args.dataset:
-            raise UsageError(f"--resume: the checkpoint in {str(out)!r} was trained on {meta.get('dataset')!r}, "
-                             f"not {args.dataset!r}")
-    elif ckpt.exists():
-        raise UsageError(f"--out {str(out)!r} already holds a run: pass --resume or choose another --out")
-
-    from . import metrics, plots, runtime, training
-    from .data import load_images
-
-    try:
-        images, labels = load_images(args.dataset, "train")
-    except Exception as err:
-        raise UsageError(f"--dataset {args.dataset}: {str(err).splitlines()[0]}") from err
-    batch_size = meta["batch_size"] if meta else (args.batch_size or training.COURSE_RECIPE["batch_size"])
-    if batch_size > len(images):
-        raise UsageError(f"--batch-size {batch_size}: larger than the {len(images)} training images")
-    seed = meta["seed"] if meta else args.seed
-    size = int(images.shape[1])
-    gan, precision = training.build_conditional_gan(meta["precision"] if meta else args.precision, seed=seed,
-                                                    image_size=size)
-    extra = {"dataset": args.dataset, "conditional": True, "batch_size": batch_size, "precision": precision,
-             "seed": seed, "base_filters": training.COURSE_RECIPE["base_filters"],
-             "learning_rate": training.COURSE_RECIPE["learning_rate"], "beta_1": training.COURSE_RECIPE["beta_1"]}
-    if args.resume:
-        try:
-            gan.load_checkpoint(ckpt)
-        except ValueError as err:
-            raise UsageError(f"--resume: {err}") from err
-    start = gan.current_step
-    if args.steps is None and args.minutes is None:
-        args.minutes = 5.0
-    total = args.steps if args.steps is not None else 10**12
-    out.mkdir(parents=True, exist_ok=True)
-    cbs = [training.Checkpoint(ckpt, every_n_steps=250, extra=extra),
-           training.StopAfter(seconds=None if args.minutes is None else args.minutes * 60),
-           training.ProgressBar(total=args.steps, initial=start, desc=f"train --conditional {args.dataset}")]
-    t0 = time.perf_counter()
-    try:
-        training.fit_conditional_steps(gan, images, labels, total, batch_size=batch_size, data_seed=seed,
-                                       steps_per_epoch=10**6, callbacks=cbs)
-    except KeyboardInterrupt:
-        gan.save_checkpoint(ckpt, extra=extra)
-        print(f"\ninterrupted at step {gan.current_step}; checkpoint saved, continue with --resume", file=sys.stderr)
-        raise
-    wall = time.perf_counter() - t0
-    if gan.current_step != start and (not cbs[0].saved_steps or cbs[0].saved_steps[-1] != gan.current_step):
-        gan.save_checkpoint(ckpt, extra=extra)
-
-    generator = training.float32_copy(lambda: training.course_conditional_generator(image_size=size), gan.generator)
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".part-", suffix=".keras")
-    os.close(fd)
-    try:
-        generator.save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out / "generator.keras")
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    import numpy as np
-
-    grid_labels = np.repeat(np.arange(10), 8)
-    plots.save_grid_png(training.conditional_generate(generator, grid_labels, seed=0), out / "samples.png")
-    test, test_labels = load_images(args.dataset, "test", limit=min(2000, len(images)))
-    fake = training.conditional_generate(generator, test_labels, seed=123)
-    fidelity = metrics.label_fidelity(fake, test_labels, dataset=args.dataset)
-    steps_run = gan.current_step - start
-    result = {"dataset": args.dataset, "conditional": True, "steps": gan.current_step,
-              "steps_this_run": steps_run, "batch_size": batch_size,
-              "images_per_s": round(steps_run * batch_size / max(wall, 1e-9), 1),
-              "fid": round(float(metrics.fid(test, fake, dataset=args.dataset)), 3),
-              "label_accuracy": round(fidelity["accuracy"], 4), "wall_seconds": round(wall, 1),
-              "precision": precision, "resumed_from": start if args.resume else None}
-    runtime.atomic_write(out / "metrics.json", lambda fh: fh.write(json.dumps(result, indent=1).encode()))
-    import keras
-
-    keras.mixed_precision.set_global_policy("float32")
-    print(json.dumps(result))
-    return 0
-
-
 def cmd_sample_conditional(args) -> int:
     """``sample --label K``: a grid of class K from a conditional generator.keras."""
     import os
@@ -627,8 +554,8 @@ def cmd_sample_conditional(args) -> int:
     model_path = Path(args.model)
     if not model_path.is_file() or model_path.suffix != ".keras":
         raise UsageError(f"--model {args.model!r}: expected an existing .keras file (as written by train)")
-    if args.n < 1:
-        raise UsageError(f"--n {args.n}: expected a positive number of images")
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise UsageError(f"--n {args.n}: expected a number of images from 1 to {MAX_SAMPLES}")
     out = _writable_file(args.out, "--out")
     if out.suffix.lower() != ".png":
         raise UsageError(f"--out {args.out!r}: expected a .png file name")
@@ -640,7 +567,7 @@ def cmd_sample_conditional(args) -> int:
     try:
         model = keras.models.load_model(model_path, compile=False)
     except Exception as err:
-        raise UsageError(f"--model {args.model!r}: cannot be loaded ({err.__class__.__name__})") from err
+        raise UsageError(f"--model {args.model!r}: cannot be loaded ({_one_line(err, 200)})") from err
     if len(model.inputs) != 2:
         raise UsageError(f"--label {args.label}: {args.model!r} is not a conditional generator "
                          "(train it with --conditional, or drop --label)")
@@ -649,10 +576,6 @@ def cmd_sample_conditional(args) -> int:
     plots.save_grid_png(images, out, ncols=int(np.ceil(np.sqrt(args.n))))
     print(f"wrote {args.n} samples of class {args.label} to {os.fspath(out)}")
     return 0
-
-
-def _train_or_conditional(args) -> int:
-    return cmd_train_conditional(args) if args.conditional else cmd_train(args)
 
 
 def _sample_or_conditional(args) -> int:
@@ -677,7 +600,6 @@ def _register_conditional_options(sub) -> None:
     p = sub.choices["train"]
     p.add_argument("--conditional", action="store_true",
                    help="train a conditional GAN (projection discriminator, lesson 08)")
-    p.set_defaults(func=_train_or_conditional)
     p = sub.choices["sample"]
     p.add_argument("--label", type=_label_arg, default=None,
                    help="class number 0..9 for a conditional generator (train --conditional)")

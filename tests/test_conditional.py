@@ -225,7 +225,7 @@ def test_check_slerp_both_ways():
 
 
 # --------------------------------------------------------------------------- the command line
-def test_cli_conditional_train_and_sample(tmp_path, monkeypatch):
+def test_cli_conditional_train_and_sample(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GAN_LESSONS_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "run"
     assert main(["train", "--conditional", "--dataset", "digits", "--steps", "3", "--batch-size", "16",
@@ -235,6 +235,16 @@ def test_cli_conditional_train_and_sample(tmp_path, monkeypatch):
     assert main(["train", "--conditional", "--dataset", "digits", "--steps", "5", "--resume",
                  "--out", str(out)]) == 0
     assert json.loads((out / "metrics.json").read_text())["resumed_from"] == 3
+    # the same reliability rules as the unconditional run: a resume is the same run or nothing
+    before = (out / "checkpoint.npz").read_bytes()
+    capsys.readouterr()
+    for argv, says in ((["--steps", "9", "--resume"], "a conditional run (add --conditional)"),
+                       (["--conditional", "--steps", "9", "--resume", "--seed", "4"], "--seed 4"),
+                       (["--conditional", "--steps", "4", "--resume"], "already at step 5")):
+        assert main(["train", "--dataset", "digits", "--out", str(out), *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and says in err, err
+    assert (out / "checkpoint.npz").read_bytes() == before
     png = tmp_path / "seven.png"
     assert main(["sample", "--model", str(out / "generator.keras"), "--label", "7", "--n", "4",
                  "--out", str(png)]) == 0 and png.is_file()
