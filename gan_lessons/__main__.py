@@ -315,7 +315,8 @@ def _train_locked(args, out, ckpt) -> int:
     extra = {"dataset": args.dataset, **({"conditional": True} if conditional else {}), "batch_size": batch_size,
              "precision": precision, "seed": seed,
              "image_size": int(images.shape[1]), "base_filters": training.COURSE_RECIPE["base_filters"],
-             "learning_rate": training.COURSE_RECIPE["learning_rate"], "beta_1": training.COURSE_RECIPE["beta_1"]}
+             "learning_rate": training.COURSE_RECIPE["learning_rate"], "beta_1": training.COURSE_RECIPE["beta_1"],
+             "ema_decay": gan.ema_decay, **({"mode_seeking": gan.mode_seeking} if conditional else {})}
     if args.resume:
         try:
             gan.load_checkpoint(ckpt)
@@ -377,22 +378,27 @@ def _train_locked(args, out, ckpt) -> int:
 
     size, filters = int(images.shape[1]), training.COURSE_RECIPE["base_filters"]
     if conditional:
-        generator = training.float32_copy(lambda: training.course_conditional_generator(image_size=size),
-                                          gan.generator)
+        def build():
+            return training.course_conditional_generator(image_size=size)
     else:
-        generator = training.float32_copy(
-            lambda: dcgan_generator(latent_dim=training.LATENT_DIM, image_size=size, base_filters=filters),
-            gan.generator)
+        def build():
+            return dcgan_generator(latent_dim=training.LATENT_DIM, image_size=size, base_filters=filters)
+    # generator.keras is the weight average (what sampling and FID use); generator_raw.keras the last weights
+    generator = training.float32_copy(build, gan.sampler)
+    saved = [(generator, "generator.keras")]
+    if gan.ema_generator is not None:
+        saved.append((training.float32_copy(build, gan.generator), "generator_raw.keras"))
     try:
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=".part-", suffix=".keras")
-        os.close(fd)
-        try:
-            generator.save(tmp)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, out / "generator.keras")
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        for model, name in saved:
+            fd, tmp = tempfile.mkstemp(dir=out, prefix=".part-", suffix=".keras")
+            os.close(fd)
+            try:
+                model.save(tmp)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, out / name)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
         steps_run = gan.current_step - start
         if conditional:  # rows = classes; FID and label accuracy on test labels
             import numpy as np
@@ -492,13 +498,16 @@ def cmd_bench(args) -> int:
     out = None if args.out is None else _writable_file(args.out, "--out")
     from . import runtime, training
 
-    rows = training.bench(minutes=args.minutes, dataset=args.dataset,
+    precisions = ("float32",) if args.float32_only else ("float32", "auto")
+    rows = training.bench(minutes=args.minutes, dataset=args.dataset, precisions=precisions,
                           measure_fid=lambda gan: sample_fid(gan, args.dataset, 2000))
     table = training.bench_table(rows, args.minutes)
     print(table)
     if out is not None:
-        runtime.atomic_write(out, lambda fh: fh.write(json.dumps({"minutes": args.minutes, "rows": rows,
-                                                                    "table": table}, indent=1).encode()))
+        runtime.atomic_write(out, lambda fh: fh.write(json.dumps({"minutes": args.minutes, "cpu": training.cpu_model(),
+                                                                    "bf16": training.cpu_supports_bf16(),
+                                                                    "rows": rows, "table": table},
+                                                                   indent=1).encode()))
     return 0
 
 
@@ -528,6 +537,8 @@ def _register_training_commands(sub) -> None:
     p.add_argument("--minutes", type=float, default=5.0, help="training minutes per recipe (default 5)")
     p.add_argument("--dataset", default="fashion_mnist")
     p.add_argument("--out", default=None, help="also write the results as JSON here")
+    p.add_argument("--float32-only", action="store_true",
+                   help="skip the runs at 'auto' precision (bf16 on CPUs that have it, fp16 on GPUs)")
     p.set_defaults(func=cmd_bench)
 
 

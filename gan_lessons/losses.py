@@ -8,6 +8,7 @@ numerically stable forms: log σ(t) = -softplus(-t), log(1 - σ(t)) = -softplus(
 * discriminator loss: -E[log D(x)] - E[log(1 - D(G(z)))]              (lesson 01)
 * one-sided label smoothing (Salimans et al. 2016)                    (lesson 07)
 * Wasserstein critic/generator losses, gradient penalty (Gulrajani et al. 2017) (lessons 02, 07)
+* InfoGAN's information terms and the mode-seeking ratio (Mao et al. 2019)            (lesson 08)
 """
 
 from __future__ import annotations
@@ -118,3 +119,16 @@ def infogan_continuous_loss(codes, predicted_means):
     codes = ops.cast(codes, "float32")
     means = ops.cast(predicted_means, "float32")
     return 0.5 * ops.mean(ops.sum(ops.square(codes - means), axis=-1))
+
+
+def mode_seeking_ratio(images_a, images_b, z_a, z_b):
+    """mean |G(z_a, y) - G(z_b, y)| / mean |z_a - z_b| for pairs with the same label (lesson 08).
+
+    Mao, Lee, Tseng, Ma, Yang (CVPR 2019, "Mode seeking generative adversarial
+    networks for diverse image synthesis"): a generator that ignores its noise
+    makes this ratio 0. Adding ``lambda / (ratio + 1e-5)`` to the generator's loss
+    rewards it for turning different noise into different images.
+    """
+    images_a, images_b = ops.cast(images_a, "float32"), ops.cast(images_b, "float32")
+    z_a, z_b = ops.cast(z_a, "float32"), ops.cast(z_b, "float32")
+    return ops.mean(ops.abs(images_a - images_b)) / ops.mean(ops.abs(z_a - z_b))

@@ -499,3 +499,29 @@ def cluster_accuracy(true_labels, cluster_ids) -> float:
     table = contingency_matrix(t, c)
     rows, cols = linear_sum_assignment(-table)
     return float(table[rows, cols].sum() / len(t))
+
+
+def class_diversity(images, labels, n_classes: int = 10, per_class: int = 100) -> np.ndarray:
+    """Mean pixel distance between two images of the same class, per class (lesson 08).
+
+    For each class, the mean Euclidean distance over all pairs among its first
+    ``per_class`` images. A generator that ignores its noise for a class scores
+    0 there; dividing by the same number for real images of the class gives a
+    ratio near 1 for a generator as varied as the data. Classes with fewer than
+    two images get NaN.
+    """
+    x = _as_images(images, "images")
+    x = x.reshape(x.shape[0], -1).astype(np.float64)
+    y = np.asarray(labels).astype(np.int64).reshape(-1)
+    if len(y) != len(x):
+        raise ValueError(f"labels holds {len(y)} values for {len(x)} images; expected one label per image")
+    if not isinstance(per_class, int) or per_class < 2:
+        raise ValueError(f"per_class={per_class!r}: expected an int >= 2")
+    out = np.full(n_classes, np.nan)
+    for c in range(n_classes):
+        v = x[y == c][:per_class]
+        if len(v) >= 2:
+            sq = (v * v).sum(1)
+            d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * v @ v.T, 0.0)
+            out[c] = np.sqrt(d2[np.triu_indices(len(v), 1)]).mean()
+    return out

@@ -35,7 +35,7 @@ LATENT_DIM = 100
 TUTORIAL_RECIPE = {"learning_rate": 1e-4, "beta_1": 0.9, "batch_size": 256, "base_filters": 64,
                    "precision": "float32"}
 COURSE_RECIPE = {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 64, "base_filters": 32,
-                 "precision": "bf16-if-supported"}
+                 "precision": "bf16-if-supported", "ema_decay": 0.99}
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -163,7 +163,8 @@ class GAN(keras.Model):
     """
 
     def __init__(self, generator, discriminator, latent_dim=None, loss="non_saturating", d_steps=1,
-                 real_label=1.0, gp_weight=0.0, clip_value=None, instance_noise=0.0, seed=0, **kwargs):
+                 real_label=1.0, gp_weight=0.0, clip_value=None, instance_noise=0.0, seed=0, ema_decay=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if not isinstance(generator, keras.Model):
             raise TypeError(f"generator={generator!r}: expected a keras.Model")
@@ -195,6 +196,10 @@ class GAN(keras.Model):
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
         self.gp_tracker = keras.metrics.Mean(name="gp") if self.gp_weight > 0 else None
         self.loss_fn = None
+        self.ema_decay = _check_number("ema_decay", ema_decay, low=0.0, allow_none=True)
+        if self.ema_decay is not None and not self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay={ema_decay!r}: expected a float in [0, 1) or None (no averaging)")
+        self.ema_generator = None if self.ema_decay is None else ema_copy(generator)
         self.built = True
 
     # -- keras plumbing
@@ -301,6 +306,7 @@ class GAN(keras.Model):
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         self.step.assign_add(1)
+        self._update_ema()
 
         if self.loss_kind == "wasserstein" and self.loss_fn is None:
             d_real, d_fake = ops.mean(real_logits), ops.mean(fake_logits)
@@ -321,19 +327,32 @@ class GAN(keras.Model):
             callbacks.insert(0, NaNGuard())
         return super().fit(*args, callbacks=callbacks, **kwargs)
 
+    # -- weight averaging (lesson 05; Yazici et al., ICLR 2019)
+    def _update_ema(self):
+        if self.ema_generator is not None:
+            update_ema(self.ema_generator, self.generator, ema_decay_at(self.ema_decay, self.step))
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator that :meth:`generate` uses: the weight average when there is one, else the raw one."""
+        return self.generator if self.ema_generator is None else self.ema_generator
+
     # -- sampling
-    def generate(self, n: int, seed: int | None = None, batch_size: int = 256) -> np.ndarray:
+    def generate(self, n: int, seed: int | None = None, batch_size: int = 256, raw: bool = False) -> np.ndarray:
         """``n`` generated images as a NumPy array (inference mode).
 
         ``seed=None`` draws from a sampling seed generator that is separate from
         the training noise, so sampling never changes what training does next.
+        With weight averaging (``ema_decay``) the averaged generator draws them,
+        unless ``raw=True``.
         """
         _check_number("n", n, low=1, integer=True)
         if seed is None:
             z = keras.random.normal((n, self.latent_dim), seed=self.sample_seed_generator)
         else:
             z = keras.random.normal((n, self.latent_dim), seed=int(seed))
-        out = [ops.convert_to_numpy(self.generator(z[i:i + batch_size], training=False))
+        gen = self.generator if raw else self.sampler
+        out = [ops.convert_to_numpy(gen(z[i:i + batch_size], training=False))
                for i in range(0, n, batch_size)]
         return np.concatenate(out).astype(np.float32)
 
@@ -351,6 +370,8 @@ class GAN(keras.Model):
         groups = {"generator": self.generator.variables, "discriminator": self.discriminator.variables,
                   "d_optimizer": self.d_optimizer.variables, "g_optimizer": self.g_optimizer.variables,
                   "rng": [self.seed_generator.state, self.sample_seed_generator.state], "step": [self.step]}
+        if self.ema_generator is not None:
+            groups["ema_generator"] = self.ema_generator.variables
         return {f"{group}/{i:04d}": v for group, vs in groups.items() for i, v in enumerate(vs)}
 
     def save_checkpoint(self, path, extra: dict | None = None) -> Path:
@@ -391,6 +412,11 @@ class GAN(keras.Model):
             raise CheckpointError(f"checkpoint {str(path)!r} holds NaN or inf in {len(bad)} arrays "
                                   f"(e.g. {bad[0]}); it cannot be resumed")
         variables = self.state_variables()
+        has_ema = any(k.startswith("ema_generator/") for k in arrays)
+        if has_ema != (self.ema_generator is not None):
+            raise CheckpointError(f"checkpoint {str(path)!r} was written " + ("with" if has_ema else "without")
+                                  + " a weight-averaged generator and this GAN has "
+                                  + ("none (pass ema_decay=)" if has_ema else "one (ema_decay=None)"))
         if set(arrays) != set(variables):
             raise CheckpointError(f"checkpoint {str(path)!r} holds another architecture or optimizer "
                              f"({len(arrays)} arrays, this GAN has {len(variables)} variables)")
@@ -401,6 +427,45 @@ class GAN(keras.Model):
         for k, v in variables.items():
             v.assign(arrays[k])
         return meta
+
+
+def ema_copy(generator: keras.Model) -> keras.Model:
+    """A non-trainable copy of ``generator`` (same architecture and weights) to hold its running average."""
+    if not isinstance(generator, keras.Model):
+        raise TypeError(f"generator={generator!r}: expected a keras.Model")
+    try:
+        copy = keras.models.clone_model(generator)
+    except Exception as err:  # noqa: BLE001 - subclassed models cannot always be cloned
+        raise ValueError(f"ema_decay: cannot copy the generator {generator.name!r} for weight averaging "
+                         f"({err}); build it as a functional or Sequential model, or pass ema_decay=None") from err
+    copy.trainable = False
+    if [tuple(v.shape) for v in copy.variables] != [tuple(v.shape) for v in generator.variables]:
+        raise ValueError(f"ema_decay: the copy of {generator.name!r} has other variables than the generator")
+    for e, w in zip(copy.variables, generator.variables):
+        e.assign(w)
+    return copy
+
+
+def ema_decay_at(decay: float, step) -> "keras.KerasTensor":
+    """The averaging weight after ``step`` updates: ``min(decay, (1 + step) / (10 + step))`` (lesson 05).
+
+    Early in training the average would otherwise remember the random initial
+    weights for thousands of steps; the warm-up (the rule of
+    ``tf.train.ExponentialMovingAverage`` with ``num_updates``) lets it follow
+    the generator closely at first and settle to ``decay`` after a few hundred steps.
+    """
+    t = ops.cast(step, "float32")
+    return ops.minimum(ops.cast(decay, "float32"), (1.0 + t) / (10.0 + t))
+
+
+def update_ema(average: keras.Model, model: keras.Model, decay) -> None:
+    """``average <- decay * average + (1 - decay) * model``, variable by variable (BatchNorm statistics too)."""
+    for a, w in zip(average.variables, model.variables):
+        if "float" in str(a.dtype):
+            d = ops.cast(decay, a.dtype)
+            a.assign(d * a + (1.0 - d) * ops.cast(w, a.dtype))
+        else:
+            a.assign(w)
 
 
 def read_checkpoint(path) -> tuple[dict, dict]:
@@ -511,7 +576,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.images: list[tuple[int, np.ndarray]] = []
 
     def _grab(self):
-        gen = self.model.generator
+        gen = getattr(self.model, "sampler", self.model.generator)
         x = ops.convert_to_numpy(gen(self.noise, training=False)).astype(np.float32)
         step = self.model.current_step
         self.images.append((step, x))
@@ -738,7 +803,7 @@ def build_course_gan(image_size: int = 28, precision: str = "auto", seed: int = 
     runtime.seed_everything(seed)
     g = dcgan_generator(latent_dim=LATENT_DIM, image_size=image_size, base_filters=recipe["base_filters"])
     d = dcgan_discriminator(image_size=image_size, base_filters=recipe["base_filters"])
-    gan = GAN(g, d, seed=seed)
+    gan = GAN(g, d, seed=seed, ema_decay=recipe.get("ema_decay"))
     gan.compile(keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]),
                 keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]))
     return gan, precision
@@ -802,65 +867,155 @@ def time_train_step(gan: GAN, images, batch_size: int = 256, steps: int = 8, war
     return (time.perf_counter() - t) / steps
 
 
-def bench(minutes: float = 5.0, dataset: str = "fashion_mnist", step_batch: int = 256, measure_fid=None,
-          progress: bool = True, seed: int = 0) -> list[dict]:
-    """Train the TF tutorial's recipe and the course's for the same wall time on the same data; measure both.
+def cpu_model() -> str:
+    """This machine's CPU model name (from /proc/cpuinfo; ``platform.processor()`` elsewhere)."""
+    import platform
 
-    Returns one dict per recipe: images/s and steps while training, FID at
-    equal time (``measure_fid(gan)``, supplied by the caller, which owns the
-    metric; NaN without it), peak resident memory, and the train step alone at batch 256.
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+class TrainClock(keras.callbacks.Callback):
+    """Stop after ``seconds`` of *training* time and call ``measure(model)`` ``points`` times on the way (bench).
+
+    The time spent measuring is not counted, so a recipe is not charged for
+    its own evaluation. ``self.curve`` holds ``{"train_s", "step", "value"}``
+    for each measurement, the last one at the end of training.
+    """
+
+    def __init__(self, seconds: float, measure=None, points: int = 5):
+        super().__init__()
+        self.seconds = float(_check_number("seconds", seconds, low=0.0))
+        self.points = _check_number("points", points, low=1, integer=True)
+        self.measure = measure
+        self.curve: list[dict] = []
+
+    def on_train_begin(self, logs=None):
+        self.start, self.paused, self.next_point = time.perf_counter(), 0.0, 1
+
+    def train_seconds(self) -> float:
+        return time.perf_counter() - self.start - self.paused
+
+    def _record(self):
+        t = self.train_seconds()
+        if self.measure is not None:
+            pause = time.perf_counter()
+            self.curve.append({"train_s": round(t, 1), "step": self.model.current_step,
+                               "value": float(self.measure(self.model))})
+            self.paused += time.perf_counter() - pause
+
+    def on_train_batch_end(self, batch, logs=None):
+        t = self.train_seconds()
+        if t >= self.seconds:
+            self.model.stop_training = True
+        elif self.next_point < self.points and t >= self.seconds * self.next_point / self.points:
+            self.next_point += 1
+            self._record()
+
+    def on_train_end(self, logs=None):
+        self._record()
+
+
+def time_to(curve: list[dict], target: float):
+    """Training seconds at the first point of ``curve`` whose value is at most ``target`` (None if never)."""
+    return next((p["train_s"] for p in curve if p["value"] <= target), None)
+
+
+BENCH_TARGETS = (20.0, 10.0)
+
+
+def bench(minutes: float = 5.0, dataset: str = "fashion_mnist", step_batch: int = 256, measure_fid=None,
+          progress: bool = True, seed: int = 0, precisions=("float32", "auto"), points: int = 5) -> list[dict]:
+    """Train the TF tutorial's recipe and the course's for the same training time on the same data; measure both.
+
+    Each recipe runs once per precision in ``precisions`` ('auto' picks
+    :func:`auto_precision`; a precision that resolves to one already run is
+    skipped). Returns one dict per run: images/s and steps, FID at ``points``
+    evenly spaced training times (``measure_fid(gan)``, supplied by the caller,
+    which owns the metric; the time it takes is not charged), the training
+    time to reach each FID in :data:`BENCH_TARGETS`, peak resident memory, and
+    the train step alone at batch 256.
     """
     from .data import load_images
 
     _check_number("minutes", minutes, low=0.0)
     if minutes <= 0:
         raise ValueError(f"minutes={minutes!r}: expected a positive number")
+    for p in precisions:
+        _check_choice("precisions", p, ("auto", "float32", "mixed_bfloat16", "mixed_float16"))
     images, _ = load_images(dataset, "train")
     size = images.shape[1]
+    resolved = list(dict.fromkeys(auto_precision() if p == "auto" else p for p in precisions))
     rows = []
-    for name, recipe in (("TF tutorial", TUTORIAL_RECIPE), ("course", COURSE_RECIPE)):
-        gan, precision = build_course_gan(size, recipe["precision"], seed=seed, recipe=recipe)
-        step_s = time_train_step(gan, images, step_batch)
-        gan, precision = build_course_gan(size, recipe["precision"], seed=seed, recipe=recipe)
-        cbs = [StopAfter(seconds=minutes * 60)]
-        if progress:
-            cbs.append(ProgressBar(desc=name))
-        with _PeakRSS() as mem:
-            t = time.perf_counter()
-            fit_steps(gan, images, 10**9, batch_size=recipe["batch_size"], data_seed=seed, steps_per_epoch=10**9,
-                      callbacks=cbs)
-            wall = time.perf_counter() - t
-        steps = gan.current_step
-        rows.append({"recipe": name, "precision": precision, "batch_size": recipe["batch_size"],
-                     "learning_rate": recipe["learning_rate"], "beta_1": recipe["beta_1"],
-                     "base_filters": recipe["base_filters"], "steps": steps, "wall_s": round(wall, 1),
-                     "images_per_s": round(steps * recipe["batch_size"] / wall, 1),
-                     "fid": round(float(measure_fid(gan)) if measure_fid else float("nan"), 2), "peak_rss_mb": round(mem.peak_mb),
-                     "step_s_at_256": round(step_s, 4), "step_images_per_s_at_256": round(step_batch / step_s, 1)})
-        keras.mixed_precision.set_global_policy("float32")
+    for precision_asked in resolved:
+        for name, recipe in (("TF tutorial", TUTORIAL_RECIPE), ("course", COURSE_RECIPE)):
+            gan, precision = build_course_gan(size, precision_asked, seed=seed, recipe=recipe)
+            step_s = time_train_step(gan, images, step_batch)
+            gan, precision = build_course_gan(size, precision_asked, seed=seed, recipe=recipe)
+            clock = TrainClock(minutes * 60, measure=measure_fid, points=points)
+            cbs = [clock]
+            if progress:
+                cbs.append(ProgressBar(desc=f"{name} ({precision})"))
+            with _PeakRSS() as mem:
+                fit_steps(gan, images, 10**9, batch_size=recipe["batch_size"], data_seed=seed,
+                          steps_per_epoch=10**9, callbacks=cbs)
+            wall = clock.train_seconds() if not clock.curve else clock.curve[-1]["train_s"]
+            steps = gan.current_step
+            fid = clock.curve[-1]["value"] if clock.curve else float("nan")
+            rows.append({"recipe": name, "precision": precision, "batch_size": recipe["batch_size"],
+                         "learning_rate": recipe["learning_rate"], "beta_1": recipe["beta_1"],
+                         "base_filters": recipe["base_filters"], "ema_decay": recipe.get("ema_decay"),
+                         "steps": steps, "train_s": round(wall, 1),
+                         "images_per_s": round(steps * recipe["batch_size"] / max(wall, 1e-9), 1),
+                         "fid": round(float(fid), 2), "fid_curve": clock.curve,
+                         "time_to_fid": {f"{t:g}": time_to(clock.curve, t) for t in BENCH_TARGETS},
+                         "peak_rss_mb": round(mem.peak_mb),
+                         "step_s_at_256": round(step_s, 4), "step_images_per_s_at_256": round(step_batch / step_s, 1)})
+            keras.mixed_precision.set_global_policy("float32")
     return rows
 
 
-def bench_table(rows: list[dict], minutes: float) -> str:
-    """The bench result as a Markdown table."""
-    head = ("| recipe | precision | batch | Adam (lr, β1) | base filters | steps in {m} min | images/s | "
-            "FID at equal time | peak RSS (MB) | train step alone, batch 256 (images/s) |").format(m=f"{minutes:g}")
-    lines = [head, "|" + "---|" * 10]
+def bench_table(rows: list[dict], minutes: float, machine: str | None = None) -> str:
+    """The bench result as Markdown: the machine, one row per run, and the ratios per precision."""
+    machine = machine or f"{cpu_model()}, {os.cpu_count()} cores, bf16 {'yes' if cpu_supports_bf16() else 'no'}"
+    head = ("| recipe | precision | batch | Adam (lr, β1) | base filters | weight average | steps in {m} min | "
+            "images/s | FID at {m} min | minutes to FID {a} | minutes to FID {b} | peak RSS (MB) | "
+            "train step alone, batch 256 (images/s) |").format(m=f"{minutes:g}", a=f"{BENCH_TARGETS[0]:g}",
+                                                               b=f"{BENCH_TARGETS[1]:g}")
+    lines = [f"Machine: {machine}", "", head, "|" + "---|" * 13]
+
+    def mins(v):
+        return "not reached" if v is None else f"{v / 60:.1f}"
+
     for r in rows:
+        ema = "none" if r.get("ema_decay") is None else f"EMA {r['ema_decay']:g}"
+        ttf = r.get("time_to_fid", {})
         lines.append(f"| {r['recipe']} | {r['precision']} | {r['batch_size']} | {r['learning_rate']:g}, "
-                     f"{r['beta_1']:g} | {r['base_filters']} | {r['steps']} | {r['images_per_s']:.0f} | "
-                     f"{r['fid']:.1f} | {r['peak_rss_mb']} | {r['step_images_per_s_at_256']:.0f} |")
-    if len(rows) == 2 and rows[1]["fid"] > 0:
-        lines.append("")
-        lines.append(f"FID ratio (tutorial / course): {rows[0]['fid'] / rows[1]['fid']:.1f}x; "
-                     f"train-step speed ratio at batch 256 (course / tutorial): "
-                     f"{rows[1]['step_images_per_s_at_256'] / rows[0]['step_images_per_s_at_256']:.2f}x")
+                     f"{r['beta_1']:g} | {r['base_filters']} | {ema} | {r['steps']} | {r['images_per_s']:.0f} | "
+                     f"{r['fid']:.1f} | {mins(ttf.get(f'{BENCH_TARGETS[0]:g}'))} | "
+                     f"{mins(ttf.get(f'{BENCH_TARGETS[1]:g}'))} | {r['peak_rss_mb']} | "
+                     f"{r['step_images_per_s_at_256']:.0f} |")
+    lines.append("")
+    for precision in dict.fromkeys(r["precision"] for r in rows):
+        pair = {r["recipe"]: r for r in rows if r["precision"] == precision}
+        if len(pair) == 2 and pair["course"]["fid"] > 0:
+            tut, course = pair["TF tutorial"], pair["course"]
+            lines.append(f"{precision}: FID ratio (tutorial / course) {tut['fid'] / course['fid']:.1f}x; "
+                         f"train-step speed ratio at batch 256 (course / tutorial) "
+                         f"{course['step_images_per_s_at_256'] / tut['step_images_per_s_at_256']:.2f}x")
     return "\n".join(lines)
 
 
 # =========================================================================== lesson 08: controllable generation
 PRETRAINED_CONDITIONAL = WEIGHTS_DIR / "fashion_mnist_conditional_generator.weights.h5"
 CONDITIONAL_EMBED_DIM = 10
+CONDITIONAL_MODE_SEEKING = 0.1
+"""The weight of the mode-seeking term in the course's conditional recipe (lesson 08 measures why)."""
 N_CLASSES = 10
 
 
@@ -924,7 +1079,8 @@ class ConditionalGAN(GAN):
     NaN guard) is :class:`GAN`'s.
     """
 
-    def __init__(self, generator, discriminator, n_classes: int = N_CLASSES, latent_dim=None, **kwargs):
+    def __init__(self, generator, discriminator, n_classes: int = N_CLASSES, latent_dim=None, mode_seeking=0.0,
+                 **kwargs):
         if latent_dim is None and isinstance(generator, keras.Model):
             try:
                 latent_dim = int(generator.input_shape[0][-1])
@@ -935,6 +1091,12 @@ class ConditionalGAN(GAN):
         self.n_classes = _check_number("n_classes", n_classes, low=2, integer=True)
         if self.d_steps != 1 or self.gp_weight > 0 or self.clip_value is not None:
             raise ValueError("ConditionalGAN supports d_steps=1 without gradient penalty or clipping")
+        self.mode_seeking = float(_check_number("mode_seeking", mode_seeking, low=0.0))
+        self.ms_tracker = keras.metrics.Mean(name="diversity") if self.mode_seeking > 0 else None
+
+    @property
+    def metrics(self):
+        return super().metrics + ([self.ms_tracker] if self.ms_tracker is not None else [])
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
@@ -961,24 +1123,38 @@ class ConditionalGAN(GAN):
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
 
         z, fake_y = self._latent(batch), self._fake_labels(batch)
+        if self.mode_seeking > 0:  # pairs: the second half asks for the same labels as the first, other noise
+            half = batch // 2
+            fake_y = ops.concatenate([fake_y[:half], fake_y[:half], fake_y[2 * half:]])
         with tf.GradientTape() as tape:
             fake = self.generator([z, fake_y], training=True)
             fake_logits_g = ops.cast(self.discriminator([self._noisy(ops.cast(fake, "float32")), fake_y],
                                                         training=True), "float32")
             g_loss = self._g_loss(fake_logits_g)
-            scaled = self.g_optimizer.scale_loss(g_loss)
+            total = g_loss
+            if self.mode_seeking > 0:
+                ratio = _losses.mode_seeking_ratio(fake[:half], fake[half:2 * half], z[:half], z[half:2 * half])
+                total = g_loss + self.mode_seeking / (ratio + 1e-5)
+            scaled = self.g_optimizer.scale_loss(total)
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         self.step.assign_add(1)
+        self._update_ema()
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
         self.d_fake_tracker.update_state(ops.mean(ops.sigmoid(fake_logits)))
+        if self.ms_tracker is not None:
+            self.ms_tracker.update_state(ratio)
         return {m.name: m.result() for m in self.metrics}
 
-    def generate(self, n: int = None, labels=None, seed: int | None = None, z=None, batch_size: int = 256) -> np.ndarray:
-        """Images for ``labels`` (one per label) as a NumPy array; ``z`` fixed noise, else drawn from ``seed``."""
-        return conditional_generate(self.generator, labels, z=z, seed=seed, batch_size=batch_size,
+    def generate(self, n: int = None, labels=None, seed: int | None = None, z=None, batch_size: int = 256,
+                 raw: bool = False) -> np.ndarray:
+        """Images for ``labels`` (one per label) as a NumPy array; ``z`` fixed noise, else drawn from ``seed``.
+
+        The weight-averaged generator draws them when there is one, unless ``raw=True``.
+        """
+        return conditional_generate(self.generator if raw else self.sampler, labels, z=z, seed=seed, batch_size=batch_size,
                                     n_classes=self.n_classes, latent_dim=self.latent_dim,
                                     seed_generator=self.sample_seed_generator)
 
@@ -1028,6 +1204,9 @@ def course_conditional_generator(latent_dim: int = LATENT_DIM, seed: int | None 
 def build_conditional_gan(precision: str = "auto", seed: int = 0, recipe: dict | None = None, image_size: int = 28):
     """The course recipe as a :class:`ConditionalGAN` with a projection discriminator (lesson 08, CLI).
 
+    The recipe's weight average and :data:`CONDITIONAL_MODE_SEEKING` (unless
+    ``recipe`` sets ``mode_seeking``) come with it.
+
     Returns ``(gan, precision_used)``; sets the global precision policy like :func:`build_course_gan`.
     """
     from .models import projection_discriminator
@@ -1040,7 +1219,8 @@ def build_conditional_gan(precision: str = "auto", seed: int = 0, recipe: dict |
     runtime.seed_everything(seed)
     g = course_conditional_generator(image_size=image_size)
     d = projection_discriminator(n_classes=N_CLASSES, image_size=image_size, base_filters=recipe["base_filters"])
-    gan = ConditionalGAN(g, d, n_classes=N_CLASSES, seed=seed)
+    gan = ConditionalGAN(g, d, n_classes=N_CLASSES, seed=seed, ema_decay=recipe.get("ema_decay"),
+                         mode_seeking=recipe.get("mode_seeking", CONDITIONAL_MODE_SEEKING))
     gan.compile(keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]),
                 keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]))
     return gan, precision
@@ -1147,6 +1327,7 @@ class InfoGAN(GAN):
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         self.step.assign_add(1)
+        self._update_ema()
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_tracker.update_state(ops.mean(ops.sigmoid(real_logits)))
@@ -1160,7 +1341,7 @@ class InfoGAN(GAN):
         """Images for given noise, categories (N,) and continuous codes (N, n_continuous), as NumPy."""
         x = ops.convert_to_numpy(self.generator_input(np.asarray(z, np.float32), np.asarray(categories),
                                                       np.asarray(continuous, np.float32)))
-        out = [ops.convert_to_numpy(self.generator(x[i:i + batch_size], training=False))
+        out = [ops.convert_to_numpy(self.sampler(x[i:i + batch_size], training=False))
                for i in range(0, len(x), batch_size)]
         return np.concatenate(out).astype(np.float32)
 

@@ -86,26 +86,27 @@ def test_labelled_step_dataset_matches_step_batch_indices():
         training.labelled_step_dataset(images, labels[:10])
 
 
-def _small_cgan(seed=0):
+def _small_cgan(seed=0, **kw):
     gan = training.ConditionalGAN(models.conditional_generator(seed=seed), models.projection_discriminator(seed=seed),
-                                  seed=seed)
+                                  seed=seed, **kw)
     gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
     return gan
 
 
-def test_conditional_gan_trains_and_resumes_exactly(tmp_path):
+@pytest.mark.parametrize("kw", [{}, {"mode_seeking": 0.1, "ema_decay": 0.9}], ids=["plain", "course-recipe"])
+def test_conditional_gan_trains_and_resumes_exactly(tmp_path, kw):
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (128, 28, 28, 1)).astype("float32")
     y = rng.integers(0, 10, 128)
-    a = _small_cgan()
+    a = _small_cgan(**kw)
     training.fit_conditional_steps(a, x, y, 2, batch_size=32)
     a.save_checkpoint(tmp_path / "c.npz")
     training.fit_conditional_steps(a, x, y, 4, batch_size=32)
-    b = _small_cgan()
+    b = _small_cgan(**kw)
     b.load_checkpoint(tmp_path / "c.npz")
     assert b.current_step == 2
     training.fit_conditional_steps(b, x, y, 4, batch_size=32)
-    for va, vb in zip(a.generator.weights, b.generator.weights):
+    for va, vb in zip(a.state_variables().values(), b.state_variables().values()):
         np.testing.assert_allclose(np.asarray(va), np.asarray(vb), atol=1e-6)
     out = a.generate(labels=[0, 1, 2], seed=0)
     assert out.shape == (3, 28, 28, 1)
@@ -245,6 +246,8 @@ def test_cli_conditional_train_and_sample(tmp_path, monkeypatch, capsys):
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and says in err, err
     assert (out / "checkpoint.npz").read_bytes() == before
+    assert (out / "generator_raw.keras").is_file()  # the weight average is generator.keras; the raw one stays
+    assert m.get("label_accuracy") is not None
     png = tmp_path / "seven.png"
     assert main(["sample", "--model", str(out / "generator.keras"), "--label", "7", "--n", "4",
                  "--out", str(png)]) == 0 and png.is_file()
@@ -268,3 +271,38 @@ def test_cli_label_needs_a_conditional_model_and_vice_versa(tmp_path, capsys):
     assert "--label" in capsys.readouterr().err
     assert main(["train", "--conditional", "--dataset", "cifar", "--out", str(tmp_path / "r")]) == 2
     assert not (tmp_path / "r").exists()
+
+
+# --------------------------------------------------------------------------- mode seeking and diversity
+def test_mode_seeking_ratio_known_values():
+    a, b = np.zeros((2, 2, 2, 1)), np.full((2, 2, 2, 1), 0.5)
+    za, zb = np.zeros((2, 4)), np.full((2, 4), 2.0)
+    assert float(losses.mode_seeking_ratio(a, b, za, zb)) == pytest.approx(0.25)
+    assert float(losses.mode_seeking_ratio(a, a, za, zb)) == 0.0  # noise ignored: ratio 0
+
+
+def test_mode_seeking_term_changes_the_generator_step():
+    rng = np.random.default_rng(1)
+    batch = (rng.uniform(-1, 1, (32, 28, 28, 1)).astype("float32"), rng.integers(0, 10, 32).astype("int32"))
+    after = {}
+    for lam in (0.0, 1.0):
+        gan = _small_cgan(mode_seeking=lam)
+        out = gan.train_step(batch)
+        assert ("diversity" in out) == (lam > 0)
+        after[lam] = [np.asarray(v) for v in gan.generator.trainable_weights]
+    assert any(not np.allclose(a, b) for a, b in zip(after[0.0], after[1.0]))
+    with pytest.raises(ValueError, match="mode_seeking"):
+        _small_cgan(mode_seeking=-1.0)
+
+
+def test_class_diversity_known_values():
+    x = np.zeros((5, 2, 2, 1), "float32")
+    x[3] = 1.0  # class 1: an image of zeros and an image of ones, 4 pixels each 1 apart
+    y = np.array([0, 0, 1, 1, 2])
+    div = metrics.class_diversity(x, y, n_classes=4)
+    assert div[0] == 0.0 and div[1] == pytest.approx(2.0)  # sqrt(4 * 1^2)
+    assert np.isnan(div[2]) and np.isnan(div[3])  # fewer than two images
+    with pytest.raises(ValueError, match="per_class"):
+        metrics.class_diversity(x, y, per_class=1)
+    with pytest.raises(ValueError, match="one label per image"):
+        metrics.class_diversity(x, y[:3])

@@ -133,19 +133,20 @@ def test_step_dataset_is_a_function_of_the_step(digits):
     assert not np.array_equal(training.step_batch_indices(512, 32, 0), training.step_batch_indices(512, 32, 16))
 
 
-def test_resume_is_exact(digits, tmp_path):
+@pytest.mark.parametrize("ema_decay", [None, 0.9], ids=["raw", "with-weight-average"])
+def test_resume_is_exact(digits, tmp_path, ema_decay):
     ck = tmp_path / "ck.npz"
     # uninterrupted: 24 steps
-    gan = small_gan()
+    gan = small_gan(ema_decay=ema_decay)
     full = training.StepLogger()
     training.fit_steps(gan, digits, 24, batch_size=32, steps_per_epoch=10, callbacks=[full])
     reference = {k: np.array(v.numpy()) for k, v in gan.state_variables().items()}
     # interrupted after 13 steps (a checkpoint every 13), then a FRESH model restores and finishes
-    gan_a = small_gan()
+    gan_a = small_gan(ema_decay=ema_decay)
     training.fit_steps(gan_a, digits, 13, batch_size=32, steps_per_epoch=10,
                        callbacks=[training.Checkpoint(ck, every_n_steps=13)])
     del gan_a
-    gan_b = small_gan(seed=0)
+    gan_b = small_gan(seed=0, ema_decay=ema_decay)
     meta = gan_b.load_checkpoint(ck)
     assert meta["step"] == 13 and gan_b.current_step == 13
     assert int(gan_b.d_optimizer.iterations.numpy()) == 13 and int(gan_b.g_optimizer.iterations.numpy()) == 13
@@ -155,6 +156,7 @@ def test_resume_is_exact(digits, tmp_path):
     np.testing.assert_array_equal(np.array(rest.history["g_loss"]), np.array(full.history["g_loss"][13:]))
     resumed = {k: np.array(v.numpy()) for k, v in gan_b.state_variables().items()}
     assert resumed.keys() == reference.keys()
+    assert any(k.startswith("ema_generator/") for k in reference) == (ema_decay is not None)
     for k in reference:
         np.testing.assert_array_equal(resumed[k], reference[k], err_msg=k)
 
@@ -388,3 +390,68 @@ def test_pretrained_sidecar_that_is_not_json_is_named(tmp_path):
     (tmp_path / "g.weights.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"g\.weights\.json: the weights' sidecar is not valid JSON"):
         training.pretrained_generator(tmp_path / "g.weights.h5")
+
+
+# --------------------------------------------------------------------------- weight averaging (EMA)
+def test_ema_decay_warms_up_to_its_value():
+    got = [float(training.ema_decay_at(0.99, s)) for s in (0, 1, 90, 10_000)]
+    np.testing.assert_allclose(got, [0.1, 2 / 11, 0.91, 0.99], rtol=1e-6)
+
+
+def test_update_ema_known_values():
+    avg, net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), \
+        keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    avg.set_weights([np.array([[1.0], [2.0]]), np.array([0.0])])
+    net.set_weights([np.array([[3.0], [-2.0]]), np.array([10.0])])
+    training.update_ema(avg, net, 0.75)
+    np.testing.assert_allclose(avg.get_weights()[0], [[1.5], [1.0]])
+    np.testing.assert_allclose(avg.get_weights()[1], [2.5])
+
+
+def test_ema_generator_follows_the_rule_and_is_used_for_sampling(digits):
+    gan = small_gan(ema_decay=0.99)
+    assert not gan.ema_generator.trainable_variables  # nobody trains the average
+    before = [np.array(v.numpy()) for v in gan.ema_generator.variables]
+    gan.train_step(digits[:32])
+    d = min(0.99, 2 / 11)  # after the first step
+    for e, b, w in zip(gan.ema_generator.variables, before, gan.generator.variables):
+        np.testing.assert_allclose(e.numpy(), d * b + (1 - d) * w.numpy(), rtol=1e-5, atol=1e-7)
+    z = keras.random.normal((4, 16), seed=3)
+    np.testing.assert_allclose(gan.generate(4, seed=3), np.asarray(gan.ema_generator(z, training=False)), atol=1e-6)
+    np.testing.assert_allclose(gan.generate(4, seed=3, raw=True), np.asarray(gan.generator(z, training=False)),
+                               atol=1e-6)
+    assert not np.allclose(gan.generate(4, seed=3), gan.generate(4, seed=3, raw=True))
+
+
+def test_ema_bad_values_and_checkpoint_mismatch(digits, tmp_path):
+    for bad in (1.0, -0.1, "0.9"):
+        with pytest.raises((ValueError, TypeError), match="ema_decay"):
+            small_gan(ema_decay=bad)
+    with_avg = small_gan(ema_decay=0.9)
+    with_avg.save_checkpoint(tmp_path / "a.npz")
+    without = small_gan()
+    before = [np.array(v.numpy()) for v in without.generator.variables]
+    with pytest.raises(training.CheckpointError, match="weight-averaged"):
+        without.load_checkpoint(tmp_path / "a.npz")
+    assert all(np.array_equal(b, v.numpy()) for b, v in zip(before, without.generator.variables))
+
+
+def test_bench_runs_every_path_and_reports_time_to_fid(digits):
+    calls = []
+
+    def fake_fid(gan):  # the metric is the caller's; count the calls and return a falling number
+        calls.append(gan.current_step)
+        return 30.0 / len(calls)
+
+    rows = training.bench(minutes=0.02, dataset="digits", step_batch=32, measure_fid=fake_fid, progress=False,
+                          precisions=("float32", "float32"), points=3)
+    assert [r["recipe"] for r in rows] == ["TF tutorial", "course"]  # a repeated precision runs once
+    for r in rows:
+        assert r["steps"] > 0 and len(r["fid_curve"]) >= 1 and r["fid"] == r["fid_curve"][-1]["value"]
+        assert r["train_s"] <= 0.02 * 60 + 5
+    assert rows[1]["ema_decay"] == training.COURSE_RECIPE["ema_decay"] and rows[0]["ema_decay"] is None
+    curve = [{"train_s": 10.0, "step": 5, "value": 25.0}, {"train_s": 20.0, "step": 9, "value": 9.0}]
+    assert training.time_to(curve, 20) == 20.0 and training.time_to(curve, 30) == 10.0
+    assert training.time_to(curve, 5) is None
+    table = training.bench_table(rows, 0.02)
+    assert table.startswith("Machine: ") and "minutes to FID 20" in table and "float32: FID ratio" in table
