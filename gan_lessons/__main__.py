@@ -303,7 +303,8 @@ def _train_locked(args, out, ckpt) -> int:
     except (ValueError, OSError) as err:
         raise UsageError(f"the domain classifier for {args.dataset} (it measures FID): {_one_line(err)}") from err
     extra_meta = meta["extra"] if meta else {}
-    batch_size = extra_meta.get("batch_size") or args.batch_size or training.COURSE_RECIPE["batch_size"]
+    recipe = training.CONDITIONAL_RECIPE if conditional else training.COURSE_RECIPE
+    batch_size = extra_meta.get("batch_size") or args.batch_size or recipe["batch_size"]
     if batch_size > len(images):
         raise UsageError(f"--batch-size {batch_size}: larger than the {len(images)} training images")
     precision = extra_meta.get("precision") or args.precision or "auto"
@@ -314,8 +315,8 @@ def _train_locked(args, out, ckpt) -> int:
         gan, precision = training.build_course_gan(images.shape[1], precision, seed=seed)
     extra = {"dataset": args.dataset, **({"conditional": True} if conditional else {}), "batch_size": batch_size,
              "precision": precision, "seed": seed,
-             "image_size": int(images.shape[1]), "base_filters": training.COURSE_RECIPE["base_filters"],
-             "learning_rate": training.COURSE_RECIPE["learning_rate"], "beta_1": training.COURSE_RECIPE["beta_1"],
+             "image_size": int(images.shape[1]), "base_filters": recipe["base_filters"],
+             "learning_rate": recipe["learning_rate"], "beta_1": recipe["beta_1"],
              "ema_decay": gan.ema_decay, **({"mode_seeking": gan.mode_seeking} if conditional else {})}
     if args.resume:
         try:
@@ -517,7 +518,7 @@ def _register_training_commands(sub) -> None:
     length = p.add_mutually_exclusive_group()
     length.add_argument("--minutes", type=float, help="train for this many minutes (default 5)")
     length.add_argument("--steps", type=int, help="train until the run has this many steps in total")
-    p.add_argument("--batch-size", type=int, default=None, help="batch size (default 64; a resume keeps its own)")
+    p.add_argument("--batch-size", type=int, default=None, help="batch size (default 32, the course recipe's; 64 with --conditional; a resume keeps its own)")
     p.add_argument("--out", default="gan_run", help="output folder (default ./gan_run)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--precision", default=None, choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),

@@ -48,6 +48,12 @@ def _check_int(name: str, value, low: int = 1) -> int:
     return value
 
 
+def _check_slope(leaky_slope):
+    if isinstance(leaky_slope, bool) or not isinstance(leaky_slope, (int, float)) or not 0.0 <= leaky_slope < 1.0:
+        raise ValueError(f"leaky_slope={leaky_slope!r}: expected a number in [0, 1)")
+    return leaky_slope
+
+
 def upsampling_plan(image_size: int) -> tuple[int, int]:
     """(start size, number of stride-2 up-samplings) for a square image (lesson 03).
 
@@ -70,13 +76,15 @@ def upsampling_plan(image_size: int) -> tuple[int, int]:
 
 def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int = 1, base_filters: int = 64,
                     kernel_size: int = 5, weight_init: str | None = "dcgan", name: str = "generator",
-                    seed: int | None = None) -> keras.Model:
+                    seed: int | None = None, leaky_slope: float = 0.2) -> keras.Model:
     """The corrected DCGAN generator: z (latent_dim,) -> image (size, size, channels) in [-1, 1] (lesson 03).
 
     Dense -> BatchNorm -> LeakyReLU -> Reshape -> Conv2DTranspose stride 1, then
     stride-2 Conv2DTranspose blocks, each ``use_bias=False`` before BatchNorm,
     and a final stride-2 Conv2DTranspose with tanh. ``weight_init="dcgan"``
-    uses N(0, 0.02); ``None`` keeps Keras' defaults.
+    uses N(0, 0.02); ``None`` keeps Keras' defaults (Glorot uniform).
+    ``leaky_slope`` is LeakyReLU's negative slope (0.2 as in DCGAN; TensorFlow's
+    tutorial keeps Keras' default 0.3).
     """
     _check_int("latent_dim", latent_dim)
     _check_int("channels", channels)
@@ -84,6 +92,7 @@ def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int =
     _check_int("kernel_size", kernel_size)
     if weight_init not in ("dcgan", None):
         raise ValueError(f"weight_init={weight_init!r}: expected 'dcgan' or None")
+    _check_slope(leaky_slope)
     _check_seed(seed)
     start, k = upsampling_plan(image_size)
     filters = base_filters * 2 ** k
@@ -95,14 +104,14 @@ def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int =
     z = keras.Input(shape=(latent_dim,), name="z")
     x = layers.Dense(start * start * filters, use_bias=False, kernel_initializer=init())(z)
     x = layers.BatchNormalization()(x)
-    x = layers.LeakyReLU(0.2)(x)
+    x = layers.LeakyReLU(leaky_slope)(x)
     x = layers.Reshape((start, start, filters))(x)
     assert tuple(x.shape) == (None, start, start, filters), x.shape
     filters //= 2
     x = layers.Conv2DTranspose(filters, kernel_size, strides=1, padding="same", use_bias=False,
                                kernel_initializer=init())(x)
     x = layers.BatchNormalization()(x)
-    x = layers.LeakyReLU(0.2)(x)
+    x = layers.LeakyReLU(leaky_slope)(x)
     size = start
     for _ in range(k - 1):
         filters //= 2
@@ -110,7 +119,7 @@ def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int =
         x = layers.Conv2DTranspose(filters, kernel_size, strides=2, padding="same", use_bias=False,
                                    kernel_initializer=init())(x)
         x = layers.BatchNormalization()(x)
-        x = layers.LeakyReLU(0.2)(x)
+        x = layers.LeakyReLU(leaky_slope)(x)
         assert tuple(x.shape) == (None, size, size, filters), x.shape
     image = layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", activation="tanh",
                                    kernel_initializer=init(), dtype="float32", name="image")(x)
@@ -120,7 +129,7 @@ def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int =
 
 def dcgan_discriminator(image_size: int = 28, channels: int = 1, base_filters: int = 64, kernel_size: int = 5,
                         dropout: float = 0.3, weight_init: str | None = "dcgan", name: str = "discriminator",
-                        seed: int | None = None) -> keras.Model:
+                        seed: int | None = None, leaky_slope: float = 0.2) -> keras.Model:
     """The corrected DCGAN discriminator: image -> one *logit* per image (lesson 03).
 
     Stride-2 Conv2D blocks with LeakyReLU(0.2) and dropout, then a Dense(1) with
@@ -133,6 +142,7 @@ def dcgan_discriminator(image_size: int = 28, channels: int = 1, base_filters: i
         raise ValueError(f"dropout={dropout!r}: expected a float in [0, 1)")
     if weight_init not in ("dcgan", None):
         raise ValueError(f"weight_init={weight_init!r}: expected 'dcgan' or None")
+    _check_slope(leaky_slope)
     _check_seed(seed)
     start, k = upsampling_plan(image_size)
     n_init = iter(range(k + 1))
@@ -145,7 +155,7 @@ def dcgan_discriminator(image_size: int = 28, channels: int = 1, base_filters: i
     for _ in range(k):
         size //= 2
         x = layers.Conv2D(filters, kernel_size, strides=2, padding="same", kernel_initializer=init())(x)
-        x = layers.LeakyReLU(0.2)(x)
+        x = layers.LeakyReLU(leaky_slope)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
         assert tuple(x.shape) == (None, size, size, filters), x.shape

@@ -14,8 +14,11 @@ import numpy as np
 
 
 def image_grid(images, ncols: int = 8, titles=None, scale: float = 1.0, cmap: str = "gray", suptitle=None,
-               ax_size: float = 1.1):
-    """Show images in [-1, 1] (N, H, W[, 1]) as a grid; ``titles`` gives one title per image (lesson 00)."""
+               ax_size: float = 1.1, row_labels=None):
+    """Show images in [-1, 1] (N, H, W[, 1]) as a grid; ``titles`` gives one title per image (lesson 00).
+
+    ``row_labels`` gives one label per row, written to the left of the row.
+    """
     import matplotlib.pyplot as plt
 
     x = np.asarray(images, dtype=np.float32)
@@ -29,6 +32,8 @@ def image_grid(images, ncols: int = 8, titles=None, scale: float = 1.0, cmap: st
         raise ValueError(f"titles has {len(titles)} entries for {len(x)} images")
     ncols = min(ncols, len(x))
     nrows = int(np.ceil(len(x) / ncols))
+    if row_labels is not None and len(row_labels) != nrows:
+        raise ValueError(f"row_labels has {len(row_labels)} entries for {nrows} rows")
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * ax_size * scale, nrows * ax_size * scale),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -36,7 +41,10 @@ def image_grid(images, ncols: int = 8, titles=None, scale: float = 1.0, cmap: st
         if i < len(x):
             ax.imshow((x[i] + 1.0) / 2.0, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
             if titles is not None:
-                ax.set_title(str(titles[i]), fontsize=7)
+                ax.set_title(str(titles[i]), fontsize=8)
+    for r, label in enumerate(row_labels or []):
+        axes[r, 0].text(-0.08, 0.5, str(label), transform=axes[r, 0].transAxes, ha="right", va="center",
+                        fontsize=9)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
@@ -100,18 +108,30 @@ def save_grid_png(images, path, ncols: int = 8) -> Path:
     return atomic_write(path, lambda fh: img.save(fh, format="PNG"))
 
 
-def save_gif(frames, path, duration_ms: int = 300, ncols: int = 8, scale: int = 2) -> Path:
-    """An animated GIF, one grid per batch of images in ``frames``, written atomically (lesson 04)."""
-    from PIL import Image
+def save_gif(frames, path, duration_ms: int = 300, ncols: int = 8, scale: int = 2, captions=None) -> Path:
+    """An animated GIF, one grid per batch of images in ``frames``, written atomically (lesson 04).
+
+    ``captions`` (one string per frame, e.g. "step 300") are written in a band above each grid.
+    """
+    from PIL import Image, ImageDraw
 
     from .runtime import atomic_write
 
     frames = list(frames)
     if not frames:
         raise ValueError("frames is empty: expected at least one batch of images")
+    if captions is not None and len(captions) != len(frames):
+        raise ValueError(f"captions has {len(captions)} entries for {len(frames)} frames")
     pics = []
-    for frame in frames:
+    for i, frame in enumerate(frames):
         im = Image.fromarray(tile_images(frame, ncols)).convert("L")
-        pics.append(im.resize((im.width * scale, im.height * scale), Image.NEAREST))
+        im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+        if captions is not None:
+            band = 14 * scale
+            framed = Image.new("L", (im.width, im.height + band), color=255)
+            framed.paste(im, (0, band))
+            ImageDraw.Draw(framed).text((4, 2), str(captions[i]), fill=0, font_size=10 * scale)
+            im = framed
+        pics.append(im)
     return atomic_write(path, lambda fh: pics[0].save(fh, format="GIF", save_all=True, append_images=pics[1:],
                                                        duration=duration_ms, loop=0))

@@ -32,10 +32,22 @@ PRETRAINED = WEIGHTS_DIR / "fashion_mnist_generator.weights.h5"
 LATENT_DIM = 100
 
 # The recipes the lessons and ``python -m gan_lessons bench`` compare (lesson 04).
+# TensorFlow's DCGAN tutorial: Adam(1e-4) with the default beta_1 for both nets, batch 256, its networks
+# (base_filters 64 gives its 256-128-64 generator and 64-128 discriminator), Keras' default Glorot
+# initialisation and LeakyReLU slope 0.3. One difference remains: the tutorial's output layer has no
+# bias; ours has one (a single number for one channel).
 TUTORIAL_RECIPE = {"learning_rate": 1e-4, "beta_1": 0.9, "batch_size": 256, "base_filters": 64,
-                   "precision": "float32"}
-COURSE_RECIPE = {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 64, "base_filters": 32,
+                   "precision": "float32", "weight_init": None, "leaky_slope": 0.3}
+# The course's recipe (the CLI's default; bench's "course") was chosen for FID after 5 minutes of training on a
+# 2-core CPU, not per step: a grid over learning rates (2e-4 to 6e-4, and a two time-scale pair), batch size
+# (32, 64) and width (24, 32 base filters), 3 seeds for the leaders, at the steps each setting makes in 5
+# minutes (the README has the table). Batch 32 at Adam 4e-4 won: on a CPU a smaller batch buys more updates.
+# The lessons' own loops keep the DCGAN paper's Adam(2e-4, beta_1=0.5) and batch 64 (the paper's was 128).
+COURSE_RECIPE = {"learning_rate": 4e-4, "beta_1": 0.5, "batch_size": 32, "base_filters": 32,
                  "precision": "bf16-if-supported", "ema_decay": 0.99}
+# The conditional GAN of lesson 08 (and the shipped conditional generator) was tuned with the DCGAN paper's
+# learning rate and batch 64; it keeps them whatever the unconditional recipe's time-tuned values are.
+CONDITIONAL_RECIPE = dict(COURSE_RECIPE, learning_rate=2e-4, batch_size=64)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -145,6 +157,20 @@ def step_dataset(images, batch_size: int = 64, seed: int = 0, start_step: int = 
 
 
 # --------------------------------------------------------------------------- the model
+def per_replica(loss):
+    """``loss`` divided by the number of replicas in sync (lesson 05).
+
+    Under ``tf.distribute`` each replica computes the mean loss of its share of
+    the batch and the optimizer *sums* the replicas' gradients; dividing each
+    replica's loss by the replica count makes that sum the gradient of the mean
+    over the whole batch, as on one device. Outside a strategy it is the loss.
+    """
+    import tensorflow as tf
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss if replicas == 1 else loss * (1.0 / replicas)
+
+
 class GAN(keras.Model):
     """A GAN as a ``keras.Model``: ``compile(d_optimizer, g_optimizer)``, then ``fit`` (lesson 05).
 
@@ -289,7 +315,7 @@ class GAN(keras.Model):
                     weights = keras.random.uniform(w_shape, seed=self.seed_generator)
                     gp = _losses.gradient_penalty(self.discriminator, real_in, fake_in, weights=weights)
                     total = total + self.gp_weight * gp
-                scaled = self.d_optimizer.scale_loss(total)
+                scaled = self.d_optimizer.scale_loss(per_replica(total))
             d_vars = self.discriminator.trainable_variables
             self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
             if self.clip_value is not None:
@@ -302,7 +328,7 @@ class GAN(keras.Model):
             fake_logits_g = ops.cast(self.discriminator(self._noisy(ops.cast(fake, "float32")), training=True),
                                      "float32")
             g_loss = self._g_loss(fake_logits_g)
-            scaled = self.g_optimizer.scale_loss(g_loss)
+            scaled = self.g_optimizer.scale_loss(per_replica(g_loss))
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         self.step.assign_add(1)
@@ -801,8 +827,10 @@ def build_course_gan(image_size: int = 28, precision: str = "auto", seed: int = 
     from . import runtime
 
     runtime.seed_everything(seed)
-    g = dcgan_generator(latent_dim=LATENT_DIM, image_size=image_size, base_filters=recipe["base_filters"])
-    d = dcgan_discriminator(image_size=image_size, base_filters=recipe["base_filters"])
+    arch = {"base_filters": recipe["base_filters"], "weight_init": recipe.get("weight_init", "dcgan"),
+            "leaky_slope": recipe.get("leaky_slope", 0.2)}
+    g = dcgan_generator(latent_dim=LATENT_DIM, image_size=image_size, **arch)
+    d = dcgan_discriminator(image_size=image_size, **arch)
     gan = GAN(g, d, seed=seed, ema_decay=recipe.get("ema_decay"))
     gan.compile(keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]),
                 keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]))
@@ -1118,7 +1146,7 @@ class ConditionalGAN(GAN):
             fake_logits = ops.cast(self.discriminator([self._noisy(ops.cast(fake, "float32")), fake_y],
                                                       training=True), "float32")
             d_loss = self._d_loss(real_logits, fake_logits)
-            scaled = self.d_optimizer.scale_loss(d_loss)
+            scaled = self.d_optimizer.scale_loss(per_replica(d_loss))
         d_vars = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
 
@@ -1135,7 +1163,7 @@ class ConditionalGAN(GAN):
             if self.mode_seeking > 0:
                 ratio = _losses.mode_seeking_ratio(fake[:half], fake[half:2 * half], z[:half], z[half:2 * half])
                 total = g_loss + self.mode_seeking / (ratio + 1e-5)
-            scaled = self.g_optimizer.scale_loss(total)
+            scaled = self.g_optimizer.scale_loss(per_replica(total))
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         self.step.assign_add(1)
@@ -1202,7 +1230,7 @@ def course_conditional_generator(latent_dim: int = LATENT_DIM, seed: int | None 
 
 
 def build_conditional_gan(precision: str = "auto", seed: int = 0, recipe: dict | None = None, image_size: int = 28):
-    """The course recipe as a :class:`ConditionalGAN` with a projection discriminator (lesson 08, CLI).
+    """:data:`CONDITIONAL_RECIPE` as a :class:`ConditionalGAN` with a projection discriminator (lesson 08, CLI).
 
     The recipe's weight average and :data:`CONDITIONAL_MODE_SEEKING` (unless
     ``recipe`` sets ``mode_seeking``) come with it.
@@ -1211,7 +1239,7 @@ def build_conditional_gan(precision: str = "auto", seed: int = 0, recipe: dict |
     """
     from .models import projection_discriminator
 
-    recipe = dict(COURSE_RECIPE if recipe is None else recipe)
+    recipe = dict(CONDITIONAL_RECIPE if recipe is None else recipe)
     if precision in ("auto", "bf16-if-supported"):
         precision = auto_precision()
     _check_choice("precision", precision, ("float32", "mixed_bfloat16", "mixed_float16"))
@@ -1313,7 +1341,7 @@ class InfoGAN(GAN):
             fake_logits = ops.cast(fake_logits, "float32")
             info, _ = self._info_loss(c, u, q_cat, q_cont)
             d_loss = _losses.discriminator_loss(real_logits, fake_logits) + info
-            scaled = self.d_optimizer.scale_loss(d_loss)
+            scaled = self.d_optimizer.scale_loss(per_replica(d_loss))
         d_vars = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
 
@@ -1323,7 +1351,7 @@ class InfoGAN(GAN):
             fake_logits_g, q_cat, q_cont = self.discriminator(fake, training=True)
             info, cat = self._info_loss(c, u, q_cat, q_cont)
             g_loss = _losses.generator_loss_non_saturating(ops.cast(fake_logits_g, "float32")) + info
-            scaled = self.g_optimizer.scale_loss(g_loss)
+            scaled = self.g_optimizer.scale_loss(per_replica(g_loss))
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         self.step.assign_add(1)

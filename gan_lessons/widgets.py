@@ -121,8 +121,8 @@ def _draw_curve(ax, means, values, jsds, marks):
     ax.set_xlabel("mean of p_g")
     ax.set_ylabel("nats")
     ax.set_ylim(-np.log(4.0) - 0.15, np.log(2.0) + 0.45)
-    ax.set_title("V(D*, G) is lowest (-log 4) where p_g = p_data; JSD stays within [0, log 2] (dotted lines)",
-                 fontsize=9)
+    ax.set_title("V(D*, G) is lowest, -log 4, where p_g = p_data; the JSD stays between 0 and log 2\n"
+                 "(dotted lines: -log 4 and log 2)", fontsize=9)
     ax.legend(fontsize=7, loc="upper center")
 
 

@@ -122,6 +122,7 @@ def test_impossible_image_sizes_raise_clear_errors(size):
 @pytest.mark.parametrize("kwargs, name", [
     ({"latent_dim": 0}, "latent_dim"), ({"channels": 0}, "channels"), ({"base_filters": 2.5}, "base_filters"),
     ({"weight_init": "he"}, "weight_init"), ({"seed": -1}, "seed"), ({"kernel_size": 0}, "kernel_size"),
+    ({"leaky_slope": 1.0}, "leaky_slope"), ({"leaky_slope": -0.1}, "leaky_slope"), ({"leaky_slope": "0.2"}, "leaky_slope"),
 ])
 def test_bad_generator_arguments_name_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=name):
@@ -131,6 +132,8 @@ def test_bad_generator_arguments_name_the_argument(kwargs, name):
 def test_bad_discriminator_arguments_name_the_argument():
     with pytest.raises(ValueError, match="dropout"):
         models.dcgan_discriminator(dropout=1.0)
+    with pytest.raises(ValueError, match="leaky_slope"):
+        models.dcgan_discriminator(leaky_slope=1.5)
     with pytest.raises(ValueError, match="noise_dim"):
         models.seed_generator(noise_dim=0)
 
@@ -182,3 +185,91 @@ def test_check_dense_params():
         checks.check_dense_params(100 * 7 * 7 * 256 + 7 * 7 * 256)
     with pytest.raises(checks.ExerciseError, match="one weight per latent input"):
         checks.check_dense_params(7 * 7 * 256)
+
+
+def test_tutorial_recipe_builds_the_tutorials_networks():
+    """bench's baseline is TensorFlow's DCGAN tutorial: Glorot init, LeakyReLU slope 0.3, 256-128-64 / 64-128."""
+    from gan_lessons import training
+
+    try:
+        gan, _ = training.build_course_gan(28, "float32", seed=0, recipe=training.TUTORIAL_RECIPE)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for net in (gan.generator, gan.discriminator):
+        slopes = {round(float(l.negative_slope), 3) for l in net.layers if isinstance(l, keras.layers.LeakyReLU)}
+        assert slopes == {0.3}
+        inits = {type(l.kernel_initializer).__name__ for l in net.layers if hasattr(l, "kernel_initializer")}
+        assert inits == {"GlorotUniform"}
+    g_filters = [l.filters for l in gan.generator.layers if isinstance(l, keras.layers.Conv2DTranspose)]
+    d_filters = [l.filters for l in gan.discriminator.layers if isinstance(l, keras.layers.Conv2D)]
+    assert g_filters == [128, 64, 1] and d_filters == [64, 128]
+    assert gan.generator.layers[1].units == 7 * 7 * 256
+    course, _ = training.build_course_gan(28, "float32", seed=0)
+    assert {round(float(l.negative_slope), 3) for l in course.generator.layers
+            if isinstance(l, keras.layers.LeakyReLU)} == {0.2}
+
+
+def test_image_grid_row_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gan_lessons import plots
+
+    images = np.zeros((6, 8, 8, 1), np.float32)
+    fig = plots.image_grid(images, ncols=3, row_labels=["before", "after"])
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert texts == ["before", "after"]
+    with pytest.raises(ValueError, match="row_labels"):
+        plots.image_grid(images, ncols=3, row_labels=["only one"])
+
+
+def _lesson03_networks():
+    """Execute lesson 03's written-out generator and discriminator cells; return their namespace."""
+    import json
+    from pathlib import Path
+
+    from keras import layers
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" /
+                     "03_generator_and_discriminator.ipynb").read_text())
+    namespace = {"keras": keras, "layers": layers, "models": models}
+    for name in ("def dcgan_generator_written_out", "def dcgan_discriminator_written_out"):
+        cells = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).startswith(name)]
+        assert len(cells) == 1, f"lesson 03 should write out {name[4:]} in one cell"
+        exec("".join(cells[0]["source"]), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("base_filters, seed", [(64, 10), (32, 3), (8, None)])
+def test_lesson03_written_networks_equal_the_builders(base_filters, seed):
+    ns = _lesson03_networks()
+    pairs = [(ns["dcgan_generator_written_out"](base_filters=base_filters, seed=seed),
+              models.dcgan_generator(base_filters=base_filters, seed=seed)),
+             (ns["dcgan_discriminator_written_out"](base_filters=base_filters, seed=seed),
+              models.dcgan_discriminator(base_filters=base_filters, seed=seed))]
+    for mine, built in pairs:
+        assert [type(l) for l in mine.layers] == [type(l) for l in built.layers]
+        for a, b in zip(mine.layers, built.layers):
+            ca, cb = a.get_config(), b.get_config()
+            ca.pop("name"), cb.pop("name")
+            assert ca == cb, type(a).__name__
+        assert [w.shape for w in mine.get_weights()] == [w.shape for w in built.get_weights()]
+        if seed is not None:
+            assert all(np.array_equal(u, v) for u, v in zip(mine.get_weights(), built.get_weights()))
+            x = np.random.default_rng(0).normal(size=(3,) + tuple(mine.input.shape[1:])).astype("float32")
+            np.testing.assert_allclose(mine(x, training=False), built(x, training=False), rtol=1e-6, atol=1e-6)
+
+
+def test_save_gif_captions(tmp_path):
+    from PIL import Image
+
+    from gan_lessons import plots
+
+    frames = [np.full((4, 8, 8, 1), v, np.float32) for v in (-1.0, 0.0)]
+    plain = Image.open(plots.save_gif(frames, tmp_path / "plain.gif", ncols=4))
+    captioned = Image.open(plots.save_gif(frames, tmp_path / "c.gif", ncols=4, captions=["step 0", "step 5"]))
+    assert captioned.n_frames == 2 and captioned.height > plain.height  # a band for the caption
+    band = np.asarray(captioned.convert("L"))[: captioned.height - plain.height]
+    assert (band < 128).any()  # some dark text drawn in the band
+    with pytest.raises(ValueError, match="captions"):
+        plots.save_gif(frames, tmp_path / "x.gif", captions=["one"])

@@ -334,6 +334,56 @@ def test_distribution_strategy_two_logical_cpus():
     assert np.isfinite(result["g_loss"])
 
 
+EQUIVALENCE_SCRIPT = textwrap.dedent("""
+    import json, numpy as np, tensorflow as tf, keras
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from gan_lessons import data, models, runtime, training
+    x, _ = data.load_images("digits", "train", limit=16)
+
+    def build():
+        runtime.seed_everything(0)
+        gan = training.GAN(models.dcgan_generator(latent_dim=16, image_size=8, base_filters=8, seed=1),
+                           models.dcgan_discriminator(image_size=8, base_filters=8, dropout=0.0, seed=2), seed=3)
+        gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))  # SGD: Adam would hide a 2x
+        return gan
+
+    def step(gan, batch):
+        before = [v.numpy().copy() for v in gan.trainable_variables]
+        gan.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0)
+        return [v.numpy() - b for v, b in zip(gan.trainable_variables, before)]
+
+    single = step(build(), x)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        gan = build()
+    both = step(gan, np.concatenate([x, x]))  # each replica gets x and draws the same z
+    print(json.dumps({"replicas": strategy.num_replicas_in_sync,
+                      "max_abs_diff": max(float(np.abs(s - t).max()) for s, t in zip(single, both)),
+                      "max_update": max(float(np.abs(s).max()) for s in single)}))
+""")
+
+
+def test_two_replicas_average_gradients_like_one_device():
+    """Two replicas that each see the same half-batch must move the weights exactly as one device does.
+
+    Summing the replicas' gradients (the loss not divided by the replica count)
+    would move every weight about twice as far. The replicas draw the same noise
+    (the seed generator's state is mirrored), which is what makes the two runs equal.
+    """
+    out = subprocess.run([sys.executable, "-c", EQUIVALENCE_SCRIPT], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["max_update"] > 1e-4
+    assert result["max_abs_diff"] <= 1e-6 * max(1.0, result["max_update"]), result
+
+
+def test_per_replica_is_identity_on_one_device():
+    assert float(training.per_replica(keras.ops.convert_to_tensor(3.0))) == 3.0
+
+
 # --------------------------------------------------------------------------- the lesson 04/05 checkers, both ways
 def test_check_d_loss_from_logits_both_ways():
     from keras import ops
