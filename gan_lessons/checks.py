@@ -357,6 +357,44 @@ def check_gradient_penalty(gp_fn) -> str:
     return passed(exercise, "it matches gan_lessons.losses.gradient_penalty on a linear and a non-linear critic")
 
 
+def check_r1_penalty(r1_fn) -> str:
+    """Lesson 07: the student's ``r1_fn(critic, real, gamma)`` against the R1 penalty (γ/2)·E||∇ₓD(x)||²."""
+    import tensorflow as tf
+
+    from . import losses
+
+    exercise = "R1 penalty"
+    rng = np.random.default_rng(11)
+    real = rng.normal(size=(8, 6)).astype(np.float32)
+    gamma = 3.0
+    for critic in _gp_critics():
+        want = float(np.asarray(losses.r1_penalty(critic, real, gamma)))
+        got = r1_fn(critic, real, gamma)
+        if got is None:
+            _fail(exercise, "the function returns None", "return the penalty (a scalar)")
+        got = np.asarray(got, dtype=np.float64)
+        if got.size != 1:
+            _fail(exercise, f"the result has shape {got.shape}", "average the per-sample squared norms into one number")
+        got = float(got.reshape(()))
+        if np.isclose(got, want, rtol=1e-3, atol=1e-6):
+            continue
+        x = tf.constant(real)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            s = critic(x, training=True)
+        sq = np.sum(np.asarray(tape.gradient(s, x)) ** 2, axis=1)
+        hints = [(2 * want, "halve it: the penalty is (γ/2)·E[||∇D||²]"),
+                 (want / gamma * 2, "multiply by γ/2 (gamma is an argument)"),
+                 (0.5 * gamma * np.mean(np.sqrt(sq)), "square the gradient's norm: ||∇D(x)||², not ||∇D(x)||"),
+                 (0.5 * gamma * np.sum(sq), "average over the samples, do not sum"),
+                 (0.5 * gamma * np.mean((np.sqrt(sq) - 1) ** 2),
+                  "R1 is zero-centred: ||∇D(x)||², not WGAN-GP's (||∇D(x)|| - 1)²")]
+        hint = next((h for v, h in hints if np.isclose(got, v, rtol=1e-3, atol=1e-6)),
+                    "per real sample g = ∇ₓ D(x); penalty = (γ/2) · mean over samples of Σ g²")
+        _fail(exercise, f"got {got:.5g} for the {critic.name}, expected {want:.5g}", hint)
+    return passed(exercise, "it matches gan_lessons.losses.r1_penalty on a linear and a non-linear critic")
+
+
 # --------------------------------------------------------------------------- lesson 02
 def _d_step_reference(generator, discriminator, optimizer, real, z):
     import tensorflow as tf

@@ -254,36 +254,9 @@ def resize_conv_generator(latent_dim: int = 100, image_size: int = 28, base_filt
     Same widths, same BatchNorm/LeakyReLU blocks, same tanh output; only the
     upsampling differs.
     """
-    if interpolation not in ("nearest", "bilinear"):
-        raise ValueError(f"interpolation={interpolation!r}: expected 'nearest' or 'bilinear'")
-    start, k = models.upsampling_plan(image_size)
-    filters = base_filters * 2 ** k
-    n_init = iter(range(k + 2))
-
-    def init():
-        return models._layer_init("dcgan", seed, next(n_init))
-
-    z = keras.Input(shape=(latent_dim,), name="z")
-    x = layers.Dense(start * start * filters, use_bias=False, kernel_initializer=init())(z)
-    x = layers.BatchNormalization()(x)
-    x = layers.LeakyReLU(0.2)(x)
-    x = layers.Reshape((start, start, filters))(x)
-    filters //= 2
-    x = layers.Conv2DTranspose(filters, kernel_size, strides=1, padding="same", use_bias=False,
-                               kernel_initializer=init())(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.LeakyReLU(0.2)(x)
-    for _ in range(k - 1):
-        filters //= 2
-        x = layers.UpSampling2D(2, interpolation=interpolation)(x)
-        x = layers.Conv2D(filters, kernel_size, padding="same", use_bias=False, kernel_initializer=init())(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.LeakyReLU(0.2)(x)
-    x = layers.UpSampling2D(2, interpolation=interpolation)(x)
-    image = layers.Conv2D(1, kernel_size, padding="same", activation="tanh", kernel_initializer=init(),
-                          dtype="float32", name="image")(x)
-    assert tuple(image.shape) == (None, image_size, image_size, 1), image.shape
-    return keras.Model(z, image, name=name)
+    return models.dcgan_generator(latent_dim=latent_dim, image_size=image_size, base_filters=base_filters,
+                                  kernel_size=kernel_size, seed=seed, name=name, upsampling="resize",
+                                  interpolation=interpolation)
 
 
 def train_gan(images, steps: int, upsampling: str = "transposed", base_filters: int = 16, seed: int = 0,

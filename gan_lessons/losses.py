@@ -95,6 +95,25 @@ def gradient_penalty(critic, real, fake, weights=None, seed=None):
     return tf.reduce_mean((norms - 1.0) ** 2)
 
 
+def r1_penalty(critic, real, gamma: float = 10.0):
+    """The zero-centred R1 penalty (γ/2)·E[||∇ₓD(x)||²] on real samples (Mescheder et al., ICML 2018) (lesson 07).
+
+    Added to D's loss it damps the rotation of the GAN game (lesson 07's Dirac-GAN).
+    TensorFlow backend (uses ``tf.GradientTape``).
+    """
+    import tensorflow as tf
+
+    gamma = float(gamma)
+    if not gamma >= 0:
+        raise ValueError(f"gamma={gamma!r}: expected a number >= 0")
+    real = tf.convert_to_tensor(real, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        scores = critic(real, training=True)
+    grads = tape.gradient(scores, real)
+    return 0.5 * gamma * tf.reduce_mean(tf.reduce_sum(tf.reshape(grads, [tf.shape(grads)[0], -1]) ** 2, axis=1))
+
+
 # --------------------------------------------------------------------------- lesson 08: InfoGAN
 def infogan_categorical_loss(codes, category_logits):
     """-E[log Q(c | G(z, c))] for the categorical code, from Q's logits (lesson 08).

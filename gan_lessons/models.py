@@ -76,7 +76,8 @@ def upsampling_plan(image_size: int) -> tuple[int, int]:
 
 def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int = 1, base_filters: int = 64,
                     kernel_size: int = 5, weight_init: str | None = "dcgan", name: str = "generator",
-                    seed: int | None = None, leaky_slope: float = 0.2) -> keras.Model:
+                    seed: int | None = None, leaky_slope: float = 0.2,
+                    upsampling: str = "transposed", interpolation: str = "nearest") -> keras.Model:
     """The corrected DCGAN generator: z (latent_dim,) -> image (size, size, channels) in [-1, 1] (lesson 03).
 
     Dense -> BatchNorm -> LeakyReLU -> Reshape -> Conv2DTranspose stride 1, then
@@ -84,7 +85,11 @@ def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int =
     and a final stride-2 Conv2DTranspose with tanh. ``weight_init="dcgan"``
     uses N(0, 0.02); ``None`` keeps Keras' defaults (Glorot uniform).
     ``leaky_slope`` is LeakyReLU's negative slope (0.2 as in DCGAN; TensorFlow's
-    tutorial keeps Keras' default 0.3).
+    tutorial keeps Keras' default 0.3). ``upsampling="resize"`` replaces each
+    stride-2 transposed convolution by nearest-neighbour doubling followed by a
+    stride-1 convolution of the same kernel size (resize-then-convolve, lesson 03
+    section 6), which spreads every input pixel evenly over the output;
+    ``interpolation`` ("nearest" or "bilinear") is the doubling's.
     """
     _check_int("latent_dim", latent_dim)
     _check_int("channels", channels)
@@ -94,8 +99,18 @@ def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int =
         raise ValueError(f"weight_init={weight_init!r}: expected 'dcgan' or None")
     _check_slope(leaky_slope)
     _check_seed(seed)
+    if upsampling not in ("transposed", "resize"):
+        raise ValueError(f"upsampling={upsampling!r}: expected 'transposed' or 'resize'")
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError(f"interpolation={interpolation!r}: expected 'nearest' or 'bilinear'")
     start, k = upsampling_plan(image_size)
     filters = base_filters * 2 ** k
+
+    def up(n_out, **kw):  # one stride-2 up-sampling
+        if upsampling == "transposed":
+            return lambda t: layers.Conv2DTranspose(n_out, kernel_size, strides=2, padding="same", **kw)(t)
+        return lambda t: layers.Conv2D(n_out, kernel_size, padding="same", **kw)(
+            layers.UpSampling2D(2, interpolation=interpolation)(t))
     n_init = iter(range(k + 2))
 
     def init():
@@ -116,13 +131,11 @@ def dcgan_generator(latent_dim: int = 100, image_size: int = 28, channels: int =
     for _ in range(k - 1):
         filters //= 2
         size *= 2
-        x = layers.Conv2DTranspose(filters, kernel_size, strides=2, padding="same", use_bias=False,
-                                   kernel_initializer=init())(x)
+        x = up(filters, use_bias=False, kernel_initializer=init())(x)
         x = layers.BatchNormalization()(x)
         x = layers.LeakyReLU(leaky_slope)(x)
         assert tuple(x.shape) == (None, size, size, filters), x.shape
-    image = layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", activation="tanh",
-                                   kernel_initializer=init(), dtype="float32", name="image")(x)
+    image = up(channels, activation="tanh", kernel_initializer=init(), dtype="float32", name="image")(x)
     assert tuple(image.shape) == (None, image_size, image_size, channels), image.shape
     return keras.Model(z, image, name=name)
 

@@ -176,7 +176,10 @@ class GAN(keras.Model):
 
     ``loss``: "non_saturating" (default), "saturating" (minimax) or "wasserstein"
     (the discriminator is then a critic). ``d_steps`` discriminator steps per
-    generator step; ``real_label`` < 1 is one-sided label smoothing;
+    generator step, each on its own real batch: with ``d_steps=k`` a batch passed
+    to ``fit`` holds k·B images and each critic step takes the next B of them
+    (:func:`fit_steps` builds such batches from ``batch_size=B``);
+    ``real_label`` < 1 is one-sided label smoothing;
     ``gp_weight`` > 0 adds WGAN-GP's gradient penalty; ``clip_value`` clips the
     critic's weights after each critic step (the original WGAN);
     ``instance_noise`` is the std of Gaussian noise added to D's real and fake
@@ -299,19 +302,22 @@ class GAN(keras.Model):
 
         real = data[0] if isinstance(data, (tuple, list)) else data
         real = ops.cast(real, "float32")
-        batch = ops.shape(real)[0]
+        # With d_steps = k the batch holds k fresh real batches, one per critic step, as WGAN's
+        # algorithm draws them (fit_steps builds such batches); with k = 1 it is one batch.
+        batch = ops.shape(real)[0] // self.d_steps
         gp = None
-        for _ in range(self.d_steps):
+        for i in range(self.d_steps):
             z = self._latent(batch)
             with tf.GradientTape() as tape:
                 fake = self.generator(z, training=True)
-                real_in, fake_in = self._noisy(real), self._noisy(ops.cast(fake, "float32"))
+                real_i = real if self.d_steps == 1 else real[i * batch:(i + 1) * batch]
+                real_in, fake_in = self._noisy(real_i), self._noisy(ops.cast(fake, "float32"))
                 real_logits = ops.cast(self.discriminator(real_in, training=True), "float32")
                 fake_logits = ops.cast(self.discriminator(fake_in, training=True), "float32")
                 d_loss = self._d_loss(real_logits, fake_logits)
                 total = d_loss
                 if self.gp_weight > 0:
-                    w_shape = [batch] + [1] * (len(real.shape) - 1)
+                    w_shape = [batch] + [1] * (len(real_i.shape) - 1)
                     weights = keras.random.uniform(w_shape, seed=self.seed_generator)
                     gp = _losses.gradient_penalty(self.discriminator, real_in, fake_in, weights=weights)
                     total = total + self.gp_weight * gp
@@ -692,16 +698,19 @@ def fit_steps(gan: GAN, images, total_steps: int, batch_size: int = 64, data_see
     The data come from :func:`step_dataset` starting at ``gan.current_step``, so
     calling this after :meth:`GAN.load_checkpoint` continues the very same run.
     ``steps_per_epoch`` only sets how often epoch-level callbacks fire.
+    ``batch_size`` is the batch of one critic step: with ``gan.d_steps = k`` each
+    step draws k·batch_size real images, a fresh batch for every critic step.
     Returns the ``History`` (or None when there was nothing left to do).
     """
     _check_number("total_steps", total_steps, low=0, integer=True)
+    _check_number("batch_size", batch_size, low=1, integer=True)
     start = gan.current_step
     remaining = total_steps - start
     if remaining <= 0:
         return None
     per_epoch = min(steps_per_epoch or remaining, remaining)
     epochs = math.ceil(remaining / per_epoch)
-    ds = step_dataset(images, batch_size, seed=data_seed, start_step=start, steps=remaining)
+    ds = step_dataset(images, batch_size * gan.d_steps, seed=data_seed, start_step=start, steps=remaining)
     callbacks = list(callbacks or []) + [StopAfter(total_steps=total_steps)]
     return gan.fit(ds, epochs=epochs, steps_per_epoch=per_epoch, callbacks=callbacks, verbose=verbose,
                    shuffle=False)
@@ -709,11 +718,15 @@ def fit_steps(gan: GAN, images, total_steps: int, batch_size: int = 64, data_see
 
 # --------------------------------------------------------------------------- images on disk
 # --------------------------------------------------------------------------- the course's generator
-def course_generator(latent_dim: int = LATENT_DIM, seed: int | None = None) -> keras.Model:
-    """The course recipe's generator: DCGAN with 32 base filters (about 0.9 M weights) (lesson 04)."""
+def course_generator(latent_dim: int = LATENT_DIM, seed: int | None = None, upsampling: str = "transposed") -> keras.Model:
+    """The course recipe's generator: DCGAN with 32 base filters (about 0.9 M weights) (lesson 04).
+
+    ``upsampling="resize"`` gives its resize-then-convolve twin (same weights' shapes; lesson 03).
+    """
     from .models import dcgan_generator
 
-    return dcgan_generator(latent_dim=latent_dim, base_filters=COURSE_RECIPE["base_filters"], seed=seed)
+    return dcgan_generator(latent_dim=latent_dim, base_filters=COURSE_RECIPE["base_filters"], seed=seed,
+                           upsampling=upsampling)
 
 
 def course_discriminator(seed: int | None = None) -> keras.Model:
@@ -775,7 +788,8 @@ def pretrained_generator(path=PRETRAINED) -> keras.Model:
     info = pretrained_info(path)
     if _sha256(path) != info.get("sha256"):
         raise ValueError(f"{path}: SHA-256 does not match its .json sidecar (file damaged); reinstall gan_lessons")
-    gen = course_generator(latent_dim=int(info.get("latent_dim", LATENT_DIM)))
+    gen = course_generator(latent_dim=int(info.get("latent_dim", LATENT_DIM)),
+                           upsampling=info.get("upsampling", "transposed"))
     gen.load_weights(str(path))
     return gen
 
@@ -829,7 +843,8 @@ def build_course_gan(image_size: int = 28, precision: str = "auto", seed: int = 
     runtime.seed_everything(seed)
     arch = {"base_filters": recipe["base_filters"], "weight_init": recipe.get("weight_init", "dcgan"),
             "leaky_slope": recipe.get("leaky_slope", 0.2)}
-    g = dcgan_generator(latent_dim=LATENT_DIM, image_size=image_size, **arch)
+    g = dcgan_generator(latent_dim=LATENT_DIM, image_size=image_size,
+                        upsampling=recipe.get("upsampling", "transposed"), **arch)
     d = dcgan_discriminator(image_size=image_size, **arch)
     gan = GAN(g, d, seed=seed, ema_decay=recipe.get("ema_decay"))
     gan.compile(keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"]),

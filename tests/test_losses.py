@@ -133,3 +133,26 @@ def test_check_gradient_penalty_accepts_ours_and_hints_at_common_mistakes():
         checks.check_gradient_penalty(at_real)
     with pytest.raises(checks.ExerciseError, match="None"):
         checks.check_gradient_penalty(lambda *a: None)
+
+
+def test_r1_penalty_of_a_linear_critic_is_half_gamma_times_its_squared_weights():
+    import keras
+
+    critic = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    critic.layers[0].set_weights([np.array([[1.0], [2.0], [2.0]], np.float32), np.zeros(1, np.float32)])
+    real = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    assert np.isclose(float(losses.r1_penalty(critic, real, gamma=4.0)), 0.5 * 4.0 * 9.0)
+    with pytest.raises(ValueError, match="gamma"):
+        losses.r1_penalty(critic, real, gamma=-1.0)
+
+
+def test_check_r1_penalty_accepts_ours_and_hints_at_common_mistakes():
+    from gan_lessons import checks
+
+    assert "correct" in checks.check_r1_penalty(losses.r1_penalty)
+    with pytest.raises(checks.ExerciseError, match="halve"):
+        checks.check_r1_penalty(lambda c, x, g: 2 * losses.r1_penalty(c, x, g))
+    with pytest.raises(checks.ExerciseError, match="zero-centred"):
+        checks.check_r1_penalty(lambda c, x, g: 0.5 * g * losses.gradient_penalty(c, x, x, weights=np.ones((len(x), 1), np.float32)))
+    with pytest.raises(checks.ExerciseError, match="None"):
+        checks.check_r1_penalty(lambda *a: None)

@@ -138,6 +138,24 @@ def test_bad_discriminator_arguments_name_the_argument():
         models.seed_generator(noise_dim=0)
 
 
+def test_resize_then_convolve_generator_has_the_same_weights_and_spreads_evenly():
+    a = models.dcgan_generator(base_filters=8, seed=0)
+    b = models.dcgan_generator(base_filters=8, seed=0, upsampling="resize")
+    kinds = lambda m: [type(layer).__name__ for layer in m.layers]  # noqa: E731
+    assert kinds(b).count("UpSampling2D") == 2 and kinds(b).count("Conv2DTranspose") == 1  # the stride-1 one
+    # the same number of weights, layer by layer (a Conv2DTranspose kernel is stored (k, k, out, in))
+    assert [w.size for w in a.get_weights()] == [w.size for w in b.get_weights()]
+    # a constant feature map stays constant through nearest doubling + convolution (away from the border)
+    up = [layer for layer in b.layers if type(layer).__name__ == "Conv2D"][-1]
+    const = np.ones((1, 14, 14, up.input.shape[-1]), np.float32)
+    out = np.asarray(up(keras.layers.UpSampling2D(2)(const)))[0, 4:-4, 4:-4, 0]
+    assert np.ptp(out) < 1e-5
+    with pytest.raises(ValueError, match="upsampling='bilinear'"):
+        models.dcgan_generator(upsampling="bilinear")
+    with pytest.raises(ValueError, match="interpolation='area'"):
+        models.dcgan_generator(upsampling="resize", interpolation="area")
+
+
 def test_upsampling_plan():
     assert models.upsampling_plan(28) == (7, 2)
     assert models.upsampling_plan(32) == (4, 3)

@@ -1,5 +1,6 @@
 """gan_lessons.training: the GAN model's train step, exact resumption, precision and strategy paths."""
 
+import functools
 import json
 import os
 import subprocess
@@ -133,9 +134,12 @@ def test_step_dataset_is_a_function_of_the_step(digits):
     assert not np.array_equal(training.step_batch_indices(512, 32, 0), training.step_batch_indices(512, 32, 16))
 
 
-@pytest.mark.parametrize("ema_decay", [None, 0.9], ids=["raw", "with-weight-average"])
-def test_resume_is_exact(digits, tmp_path, ema_decay):
+@pytest.mark.parametrize("ema_decay,kw", [(None, {}), (0.9, {}),
+                                           (None, dict(loss="wasserstein", gp_weight=10.0, d_steps=2))],
+                         ids=["raw", "with-weight-average", "wgan-gp-two-critic-steps"])
+def test_resume_is_exact(digits, tmp_path, ema_decay, kw):
     ck = tmp_path / "ck.npz"
+    small_gan = functools.partial(globals()["small_gan"], **kw)
     # uninterrupted: 24 steps
     gan = small_gan(ema_decay=ema_decay)
     full = training.StepLogger()
@@ -149,7 +153,9 @@ def test_resume_is_exact(digits, tmp_path, ema_decay):
     gan_b = small_gan(seed=0, ema_decay=ema_decay)
     meta = gan_b.load_checkpoint(ck)
     assert meta["step"] == 13 and gan_b.current_step == 13
-    assert int(gan_b.d_optimizer.iterations.numpy()) == 13 and int(gan_b.g_optimizer.iterations.numpy()) == 13
+    d_steps = kw.get("d_steps", 1)
+    assert int(gan_b.d_optimizer.iterations.numpy()) == 13 * d_steps
+    assert int(gan_b.g_optimizer.iterations.numpy()) == 13
     rest = training.StepLogger()
     training.fit_steps(gan_b, digits, 24, batch_size=32, steps_per_epoch=10, callbacks=[rest])
     assert gan_b.current_step == 24
@@ -159,6 +165,42 @@ def test_resume_is_exact(digits, tmp_path, ema_decay):
     assert any(k.startswith("ema_generator/") for k in reference) == (ema_decay is not None)
     for k in reference:
         np.testing.assert_array_equal(resumed[k], reference[k], err_msg=k)
+
+
+@pytest.mark.parametrize("d_steps", [1, 3])
+def test_each_critic_step_sees_a_fresh_real_batch(digits, d_steps):
+    """WGAN's algorithm draws a new real batch for every critic step: a batch of d_steps·B images is split."""
+    seen = []
+
+    class Recording(keras.Model):  # the discriminator, recording every input it is given (eager train_step)
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def call(self, x, training=False):
+            seen.append(np.array(x))
+            return self.inner(x, training=training)
+
+    runtime.seed_everything(0)
+    g = models.dcgan_generator(latent_dim=16, image_size=8, base_filters=8)
+    d = Recording(models.dcgan_discriminator(image_size=8, base_filters=8))
+    d(digits[:1])
+    seen.clear()
+    gan = training.GAN(g, d, loss="wasserstein", d_steps=d_steps)
+    gan.compile(keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
+    batch = digits[:8 * d_steps]
+    gan.train_step(batch)
+    # each critic step calls D on its real batch, then on fakes; the generator step calls it once more
+    assert len(seen) == 2 * d_steps + 1
+    real_seen = seen[0:2 * d_steps:2]
+    for i, x in enumerate(real_seen):
+        np.testing.assert_array_equal(x, batch[8 * i:8 * (i + 1)])
+    assert all(x.shape[0] == 8 for x in seen)  # the fakes and the generator step use the same B
+    # fit_steps hands train_step d_steps·B images a step, consecutive steps never overlap within an epoch
+    ds = training.step_dataset(digits, 8 * d_steps, seed=0, steps=2)
+    first, second = (np.asarray(b) for b in ds)
+    assert first.shape[0] == 8 * d_steps
+    assert not any((first[:, None] == second[None]).reshape(len(first), len(second), -1).all(-1).ravel())
 
 
 def test_checkpoint_is_atomic_and_checks_architecture(digits, tmp_path, monkeypatch):
