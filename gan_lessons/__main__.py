@@ -79,6 +79,21 @@ def cmd_badges(args) -> int:
     return 0
 
 
+def cmd_student(args) -> int:
+    from .course import write_student_copies
+
+    root = _course_root(args, "student")
+    try:
+        written = write_student_copies(args.out, root)
+    except ValueError as err:
+        raise UsageError(f"student: {err}") from err
+    except OSError as err:
+        raise UsageError(f"student: --out {args.out!r} cannot be written ({err.strerror or err})") from err
+    for path in written:
+        print("wrote", path)
+    return 0
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """A sub-command parser whose errors are one line (no usage block), exit code 2."""
 
@@ -108,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("badges", help="rewrite the README lesson table and the Colab cells from pyproject.toml")
     p.add_argument("--repo", default=None, help=repo_help)
     p.set_defaults(func=cmd_badges)
+
+    p = sub.add_parser("student", help="write student copies of every lesson (solutions replaced by stubs)")
+    p.add_argument("--out", required=True, help="folder for the copies (they go to OUT/notebooks/)")
+    p.add_argument("--repo", default=None, help=repo_help)
+    p.set_defaults(func=cmd_student)
 
     _register_training_commands(sub)
     _register_conditional_options(sub)

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import time
+import uuid
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -301,6 +302,9 @@ def render(path, quick: bool = False, timeout: int = 1800) -> dict:
         raise ValueError(f"{path} was edited while it was rendering; nothing was written: "
                          f"run {RENDER_COMMAND} {path} again")
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    mark_exercises(nb, path.name[:2])  # nbgrader's metadata on every exercise (cell metadata: not stamped)
+    for cell in nb.cells:  # nbformat 4.5 wants an id on every cell
+        cell.setdefault("id", uuid.uuid4().hex[:8])
     nb.metadata["gan_lessons"] = {
         **stamp,
         "mode": "quick" if quick else "full",
@@ -435,3 +439,114 @@ def stale_notebooks(root=None) -> list[tuple[Path, list[str]]]:
         if reasons:
             out.append((path, reasons))
     return out
+
+
+# --------------------------------------------------------------------------- exercises: nbgrader and student copies
+SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")
+NBGRADER_SCHEMA = 3
+
+
+def _cell_text(cell) -> str:
+    src = cell.get("source", "")
+    return src if isinstance(src, str) else "".join(src)
+
+
+def student_source(source: str) -> str:
+    """``source`` with every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` region replaced by the stub.
+
+    The stub (``# YOUR CODE HERE`` and ``raise NotImplementedError()``) takes the
+    indentation of the BEGIN line. ValueError when the markers do not pair up.
+    """
+    out, inside, indent = [], False, ""
+    for number, line in enumerate(source.splitlines(keepends=True), 1):
+        stripped = line.strip()
+        if stripped == SOLUTION_BEGIN:
+            if inside:
+                raise ValueError(f"line {number}: {SOLUTION_BEGIN!r} inside another solution region")
+            inside, indent = True, line[:len(line) - len(line.lstrip())]
+            out.extend(f"{indent}{stub}\n" for stub in STUB_LINES)
+        elif stripped == SOLUTION_END:
+            if not inside:
+                raise ValueError(f"line {number}: {SOLUTION_END!r} without {SOLUTION_BEGIN!r}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{SOLUTION_BEGIN!r} without {SOLUTION_END!r}")
+    return "".join(out)
+
+
+def exercises(nb) -> list[tuple[int, int | None]]:
+    """``(solution cell, check cell)`` indices of a notebook's exercises (lesson notebooks' convention).
+
+    A solution cell is a code cell holding ``### BEGIN SOLUTION``; its check cell is
+    the next code cell when that one calls ``checks.check_…``, else None.
+    """
+    found = []
+    cells = nb["cells"]
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") != "code" or SOLUTION_BEGIN not in _cell_text(cell):
+            continue
+        nxt = next((j for j in range(i + 1, len(cells)) if cells[j].get("cell_type") == "code"), None)
+        found.append((i, nxt if nxt is not None and "checks.check_" in _cell_text(cells[nxt]) else None))
+    return found
+
+
+def mark_exercises(nb, lesson: str) -> int:
+    """Give each exercise's cells nbgrader's metadata (schema 3); returns the number of exercises.
+
+    Solution cells: ``solution`` true, not graded, not locked. Check cells: graded,
+    locked, 1 point. ``grade_id``s are ``"{lesson}-ex{k}"`` and ``"{lesson}-ex{k}-check"``.
+    """
+    found = exercises(nb)
+    for k, (sol, chk) in enumerate(found, 1):
+        nb["cells"][sol].setdefault("metadata", {})["nbgrader"] = {
+            "grade": False, "grade_id": f"{lesson}-ex{k}", "locked": False, "schema_version": NBGRADER_SCHEMA,
+            "solution": True, "task": False}
+        if chk is not None:
+            nb["cells"][chk].setdefault("metadata", {})["nbgrader"] = {
+                "grade": True, "grade_id": f"{lesson}-ex{k}-check", "locked": True, "points": 1,
+                "schema_version": NBGRADER_SCHEMA, "solution": False, "task": False}
+    return len(found)
+
+
+def student_copy(nb, lesson: str):
+    """A copy of ``nb`` for students: solutions replaced by stubs, their and their checks' outputs cleared."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    mark_exercises(nb, lesson)
+    for sol, chk in exercises(nb):
+        cell = nb["cells"][sol]
+        cell["source"] = student_source(_cell_text(cell))
+        for i in (sol, chk):
+            if i is not None:
+                nb["cells"][i]["outputs"] = []
+                nb["cells"][i]["execution_count"] = None
+    nb.get("metadata", {}).pop("gan_lessons", None)  # a student copy is not a rendered lesson
+    return nb
+
+
+def write_student_copies(out, root=None) -> list[Path]:
+    """Write every lesson's student copy to ``out/notebooks/`` (atomically); returns the paths written."""
+    import nbformat
+
+    from .runtime import atomic_write
+
+    root = find_root(root)
+    out = Path(out)
+    if out.resolve() == root.resolve() or (root / "notebooks").resolve() in [out.resolve(), *out.resolve().parents]:
+        raise ValueError(f"--out {str(out)!r} would overwrite the course's own notebooks; choose a folder outside "
+                         f"{str(root / 'notebooks')!r}")
+    written = []
+    for num, slug, *_ in LESSONS:
+        src = root / "notebooks" / f"{num}_{slug}.ipynb"
+        if not src.exists():
+            continue
+        nb = student_copy(read_notebook(src), num)
+        nbformat.validate(nb)
+        dest = out / "notebooks" / src.name
+        atomic_write(dest, lambda fh, nb=nb: fh.write((nbformat.writes(nb) + "\n").encode()))
+        written.append(dest)
+    return written
