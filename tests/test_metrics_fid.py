@@ -85,3 +85,15 @@ def test_pretrained_generator_is_verified(tmp_path):
     bad.with_suffix(".json").write_text(json.dumps(info))
     with pytest.raises(ValueError, match="SHA-256"):
         training.pretrained_generator(bad)
+
+
+def test_shipped_generator_meets_its_targets_and_its_sidecar_is_true():
+    import keras
+
+    info = training.pretrained_info()
+    assert info["fid_5000_vs_test"] <= 3.0 and info["recall_5000"] >= 0.5, info
+    real, _ = data.load_images("fashion_mnist", "test", limit=2000)
+    z = keras.random.normal((2000, info["latent_dim"]), seed=123)  # the draw the sidecar's FID used
+    fake = training.pretrained_generator().predict(z, batch_size=256, verbose=0)
+    fid = metrics.fid(real, fake)
+    assert fid == pytest.approx(info["fid_2000_vs_test"], abs=0.05), (fid, info["fid_2000_vs_test"])
