@@ -74,7 +74,7 @@ def test_student_copy_of_lesson_01_runs_until_its_first_check_and_stops_there(co
     from nbclient.exceptions import CellExecutionError
 
     nb = course.read_notebook(copies["01_minimax_objective.ipynb"])
-    solution, check = course.exercises(nb)[0]
+    solution, check = course.exercises(course.read_notebook(ROOT / "notebooks" / "01_minimax_objective.ipynb"))[0]
     nb.cells = nb.cells[:check + 1]
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}})
     with pytest.raises(CellExecutionError) as err:
@@ -114,7 +114,9 @@ def test_nbgrader_generates_the_same_student_version(tmp_path, copies):
         released = json.loads((course_dir / "release" / "lessons" / path.name).read_text())
         ours = course.read_notebook(copies[path.name])
         for s, c in course.exercises(course.read_notebook(path)):
-            assert "".join(released["cells"][s]["source"]) == course._cell_text(ours.cells[s]), (path.name, s)
+            # the same code; nbgrader drops the newline after the stub when the region ended the cell
+            assert "".join(released["cells"][s]["source"]).rstrip("\n") == course._cell_text(ours.cells[s]).rstrip("\n"), \
+                (path.name, s)
             assert released["cells"][s]["metadata"]["nbgrader"]["solution"] is True
             if c is not None:
                 assert released["cells"][c]["metadata"]["nbgrader"]["locked"] is True
