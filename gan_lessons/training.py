@@ -691,6 +691,43 @@ class ProgressBar(keras.callbacks.Callback):
             self.bar.close()
 
 
+def plain_train_step(generator, discriminator, d_optimizer, g_optimizer, latent_dim: int | None = None):
+    """Lesson 04's training step as a function: ``step(real) -> dict`` of losses and D's mean outputs.
+
+    One discriminator update (minimax loss from logits) and one generator update
+    (non-saturating loss), each with its own tape and its own optimizer, fresh
+    noise for each, ``training=True`` on every call. Lesson 04 writes it out as an
+    exercise and continues with this one. ``training.GAN`` is the full version.
+    """
+    import tensorflow as tf
+
+    if latent_dim is None:
+        latent_dim = int(generator.input_shape[-1])
+    latent_dim = _check_number("latent_dim", latent_dim, low=1, integer=True)
+    if d_optimizer is g_optimizer:
+        raise ValueError("d_optimizer and g_optimizer are the same object: expected one optimizer per network")
+
+    @tf.function
+    def step(real):
+        batch = tf.shape(real)[0]
+        z = tf.random.normal([batch, latent_dim])
+        with tf.GradientTape() as d_tape:
+            real_logits = discriminator(real, training=True)
+            fake_logits = discriminator(generator(z, training=True), training=True)
+            d_loss = _losses.discriminator_loss(real_logits, fake_logits)
+        d_vars = discriminator.trainable_variables
+        d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        z = tf.random.normal([batch, latent_dim])
+        with tf.GradientTape() as g_tape:
+            g_loss = _losses.generator_loss_non_saturating(discriminator(generator(z, training=True), training=True))
+        g_vars = generator.trainable_variables
+        g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        return {"d_loss": d_loss, "g_loss": g_loss, "D(x)": tf.reduce_mean(tf.sigmoid(real_logits)),
+                "D(G(z))": tf.reduce_mean(tf.sigmoid(fake_logits))}
+
+    return step
+
+
 def fit_steps(gan: GAN, images, total_steps: int, batch_size: int = 64, data_seed: int = 0,
               steps_per_epoch: int | None = None, callbacks=None, verbose: int = 0):
     """Train ``gan`` until it has ``total_steps`` steps in total, from wherever it is now (lesson 05).

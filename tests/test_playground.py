@@ -285,12 +285,3 @@ def test_check_discriminator_step_both_ways():
         assert words in str(info.value) and "Hint:" in str(info.value)
 
 
-def test_check_stall_prediction_both_ways():
-    moved = {"saturating": 0.03, "non_saturating": 2.3}
-    assert "correct" in checks.check_stall_prediction("saturating", moved)
-    with pytest.raises(checks.ExerciseError, match="Hint: when D confidently rejects"):
-        checks.check_stall_prediction("non_saturating", moved)
-    with pytest.raises(checks.ExerciseError, match="answer with one of"):
-        checks.check_stall_prediction("both", moved)
-    with pytest.raises(ValueError, match="displacement"):
-        checks.check_stall_prediction("saturating", {"saturating": 1.0})
