@@ -64,6 +64,24 @@ def _raised(exercise: str, call: str, err: Exception, hint: str):
     _fail(exercise, f"{call} raised {type(err).__name__}: {message}", hint)
 
 
+def _answer(exercise: str, call: str, fn, args, hint: str, none_hint: str):
+    """Call the student's ``fn(*args)``: an exception becomes a hint, a ``None`` result a "return it" hint."""
+    try:
+        got = fn(*args)
+    except Exception as err:  # noqa: BLE001 - the student's code failed: say where
+        _raised(exercise, call, err, hint)
+    if got is None:
+        _fail(exercise, f"{call} returned None", none_hint)
+    return got
+
+
+def _known_mistake(exercise: str, got: float, mistakes, what: str, rtol: float = 1e-4, atol: float = 1e-6) -> None:
+    """Fail with the hint of the first ``(wrong_value, hint)`` pair that ``got`` matches."""
+    for wrong, hint in mistakes:
+        if np.isclose(got, wrong, rtol=rtol, atol=atol):
+            _fail(exercise, what, hint)
+
+
 def passed(exercise: str, detail: str = "") -> str:
     """Print and return the success line of a check."""
     line = f"✓ {exercise}: correct" + (f" ({detail})" if detail else "")
@@ -493,18 +511,27 @@ def check_fid(fid_fn) -> str:
         try:
             got = fid_fn(a.copy(), b.copy())
         except Exception as err:  # noqa: BLE001
-            hint = ("each row of a feature matrix is one image: np.cov(feat, rowvar=False) gives the D × D "
-                    "covariance" if "shape" in str(err) or "align" in str(err) else
+            rows_as_features = any(word in str(err) for word in ("shape", "align", "mismatch", "core dimension"))
+            hint = ("each row of a feature matrix is one image (here 400 and 300 rows of 6 features): "
+                    "np.cov(feat, rowvar=False) gives the 6 × 6 covariance, feat.mean(axis=0) the mean"
+                    if rows_as_features else
                     "means with .mean(axis=0), covariances with np.cov(..., rowvar=False), the root with "
                     "scipy.linalg.sqrtm")
             _raised(ex, call, err, hint)
         if got is None:
             _fail(ex, f"{call} returned None", "return the FID, one number")
         value = np.asarray(got)
+        if value.size != 1:
+            _fail(ex, f"{call} returned an array of shape {value.shape}", "return one number: the traces and the "
+                  "squared norm are scalars")
         if np.iscomplexobj(value) and np.abs(np.imag(value)).max() > 0:
             _fail(ex, f"{call} returned a complex number", "sqrtm works in complex arithmetic: keep np.real(...) of the root")
-        value = float(np.real(value).reshape(()) if value.size == 1 else np.nan)
+        value = float(np.real(value).reshape(()))
         expected = _fid_reference(a, b)
+        if not np.isfinite(value):
+            _fail(ex, f"{call} returned {value}",
+                  "an elementwise np.sqrt of a matrix with negative entries gives NaN: the root of Σa·Σb is a matrix "
+                  "square root, scipy.linalg.sqrtm(sigma_a @ sigma_b)")
         if np.isclose(value, expected, rtol=1e-4, atol=1e-6):
             continue
         mu_a, mu_b = a.mean(0), b.mean(0)
@@ -512,8 +539,13 @@ def check_fid(fid_fn) -> str:
         root = np.real(linalg.sqrtm(sa @ sb))
         mean_sq = float(np.sum((mu_a - mu_b) ** 2))
         cov_term = float(np.trace(sa + sb - 2 * root))
+        root_a, root_b = np.real(linalg.sqrtm(sa)), np.real(linalg.sqrtm(sb))
         mistakes = [
             (np.sqrt(mean_sq) + cov_term, "the mean term is the *squared* distance ‖μa − μb‖², not ‖μa − μb‖"),
+            (mean_sq + float(np.trace(sa + sb - 2 * root_a @ root_b)),
+             "sqrtm(Σa) @ sqrtm(Σb) is not (ΣaΣb)^½ (the two matrices do not commute): take sqrtm of the product"),
+            (mean_sq + float(np.trace(sa + sb - 2 * np.sqrt(np.abs(sa @ sb)))),
+             "(ΣaΣb)^½ is a matrix square root, scipy.linalg.sqrtm(sigma_a @ sigma_b), not np.sqrt of the product"),
             (np.sqrt(max(expected, 0.0)), "FID is the squared Fréchet distance: do not take the square root of the sum"),
             (mean_sq + float(np.trace(sa + sb - 2 * np.sqrt(np.abs(sa * sb)))),
              "(ΣaΣb)^½ is a matrix square root (scipy.linalg.sqrtm of the product), not an elementwise one"),
@@ -522,9 +554,7 @@ def check_fid(fid_fn) -> str:
             (mean_sq, "the covariance term is missing: FID compares the spreads too"),
             (cov_term, "the mean term ‖μa − μb‖² is missing"),
         ]
-        for wrong, hint in mistakes:
-            if np.isclose(value, wrong, rtol=1e-4, atol=1e-6):
-                _fail(ex, f"for {what} you got {value:.5f}, expected {expected:.5f}", hint)
+        _known_mistake(ex, value, mistakes, f"for {what} you got {value:.5f}, expected {expected:.5f}")
         _fail(ex, f"for {what} you got {value:.5f}, expected {expected:.5f}",
               "means over rows (axis=0), covariances with np.cov(feat, rowvar=False), then "
               "‖μa − μb‖² + Tr(Σa) + Tr(Σb) − 2·Tr(sqrtm(Σa Σb))")
@@ -556,8 +586,9 @@ def check_smoothed_d_loss(smoothed_fn) -> str:
             continue
         mistakes = [
             (np.mean(bce(label, real)) + np.mean(bce(1 - label, fake)),
-             "you smoothed the fake labels too: one-sided smoothing leaves the fakes' target at 0 (Salimans et al. "
-             "warn that a positive fake target rewards D for putting mass where G already is)"),
+             "you smoothed the fake labels too: one-sided smoothing leaves the fakes' target at 0. With a positive "
+             "fake target, D's optimum scores the generator's own samples as partly real even where there is no "
+             "data, so those samples get no push towards the data (Salimans et al., 2016)"),
             (np.mean(bce(1.0, real)) + np.mean(bce(0.0, fake)), "the real target is still 1: use real_label"),
             (np.mean(label * _softplus(-real)) + np.mean(_softplus(fake)),
              "the real term needs both parts of the cross-entropy: real_label·softplus(−t) + (1 − real_label)·softplus(t)"),
@@ -565,9 +596,7 @@ def check_smoothed_d_loss(smoothed_fn) -> str:
              "the function receives logits: do not apply the sigmoid before the softplus terms"),
             (np.mean(bce(0.0, real)) + np.mean(bce(label, fake)), "real and fake are swapped"),
         ]
-        for wrong, hint in mistakes:
-            if np.isclose(got, wrong, rtol=1e-4):
-                _fail(ex, f"{call} is {got:.4f}, expected {expected:.4f}", hint)
+        _known_mistake(ex, got, mistakes, f"{call} is {got:.4f}, expected {expected:.4f}")
         _fail(ex, f"{call} is {got:.4f}, expected {expected:.4f}",
               "binary cross-entropy from logits with target y: y·softplus(−t) + (1 − y)·softplus(t), averaged; "
               "y = real_label for real images, 0 for fakes")
@@ -718,6 +747,9 @@ def check_losses_from_logits(d_loss_fn, g_loss_fn) -> str:
         _raised(ex, "g_loss_from_logits(fake_logits)", err, "take the fake logits and return one scalar")
     expected_g = float(np.mean(_softplus(-fake)))
     g_mistakes = [
+        (np.mean(np.log1p(1 - sig(fake))), "this is the seed's formula log1p(1 - D(G(z))) = log(2 - D(G(z)))",
+         "minimising log(2 - D) does raise D(G(z)), but its slope in the logit, -D(1 - D)/(2 - D), vanishes when D "
+         "rejects the fakes, as the saturating loss's does; G's non-saturating loss is -log D(G(z)) = softplus(-t)"),
         (-np.mean(_softplus(fake)), "this is the saturating (minimax) loss log(1 - D(G(z)))",
          "its slope vanishes when D rejects the fakes (lesson 01); minimise -log D(G(z)) = softplus(-t) instead"),
         (-expected_g, "the sign is flipped", "G wants D(G(z)) near 1, so it minimises -log D(G(z)), not log D(G(z))"),
@@ -801,7 +833,7 @@ def check_train_step(train_step, generator, discriminator, d_optimizer, g_optimi
     if g_stats and all(np.array_equal(v.numpy(), b) for v, b in zip(generator.non_trainable_variables, g_stats)):
         _fail(ex, "the generator's BatchNorm statistics did not change",
               "call the generator with training=True inside the step: in inference mode BatchNorm neither uses "
-              "the batch's statistics nor updates its moving averages (lesson 03, section 4)")
+              "the batch's statistics nor updates its moving averages (lesson 03, section 5)")
     fake_after_d, real_after_d = _probe(generator, discriminator, z, images)
     generator_after = [w.copy() for w in generator.get_weights()]
     generator.set_weights(g_before)
@@ -840,6 +872,10 @@ def check_ema_update(ema_update) -> str:
             _raised(ex, call, err, "loop over the pairs of arrays and return a list of new arrays")
         if got is None:
             _fail(ex, f"{call} returned None", "return the list of new average arrays")
+        try:
+            got = list(got)
+        except TypeError:
+            _fail(ex, f"{call} returned {type(got).__name__}, not a list", "return a list of the new average arrays")
         if len(got) != len(shapes):
             _fail(ex, f"{call} returned {len(got)} arrays for {len(shapes)} variables",
                   "one new average per variable, in the same order")
@@ -893,16 +929,10 @@ def check_info_loss(info_loss_fn) -> str:
            "define my_info_loss(codes, category_logits, continuous, means, continuous_weight)")
     for codes, logits, cont, means, w in _info_loss_cases():
         expected = _info_loss_reference(codes, logits, cont, means, w)
-        try:
-            got = info_loss_fn(codes.copy(), logits.astype(np.float32), cont.astype(np.float32),
-                               means.astype(np.float32), w)
-        except NotImplementedError:
-            raise
-        except Exception as err:  # noqa: BLE001
-            _fail(ex, f"calling it raised {err.__class__.__name__}: {err}",
-                  "the inputs are NumPy arrays: codes (N,) ints, category_logits (N, k), continuous and means (N, m)")
-        if got is None:
-            _fail(ex, "it returns None", "replace the placeholder with your code and return the loss")
+        got = _answer(ex, "my_info_loss(codes, category_logits, continuous, means, continuous_weight)", info_loss_fn,
+                      (codes.copy(), logits.astype(np.float32), cont.astype(np.float32), means.astype(np.float32), w),
+                      "the inputs are NumPy arrays: codes (N,) ints, category_logits (N, k), continuous and means (N, m)",
+                      "replace the placeholder with your code and return the loss")
         got = float(np.asarray(got))
         cat_only = _info_loss_reference(codes, logits, cont, means, 0.0)
         if np.isclose(got, cat_only, rtol=1e-3) and not np.isclose(expected, cat_only, rtol=1e-3):
@@ -941,15 +971,9 @@ def check_slerp(slerp_fn) -> str:
     t = np.linspace(0.0, 1.0, 7)
     for dim in (2, 100):
         z0, z1 = rng.normal(size=dim), rng.normal(size=dim) * 1.3
-        try:
-            got = slerp_fn(z0, z1, t)
-        except NotImplementedError:
-            raise
-        except Exception as err:  # noqa: BLE001
-            _fail(ex, f"calling it raised {err.__class__.__name__}: {err}",
-                  "z0 and z1 are vectors (dim,), t is an array of fractions; return an array (len(t), dim)")
-        if got is None:
-            _fail(ex, "it returns None", "replace the placeholder with your code and return the path")
+        got = _answer(ex, f"my_slerp(z0, z1, t) in {dim} dimensions", slerp_fn, (z0, z1, t),
+                      "z0 and z1 are vectors (dim,), t is an array of fractions; return an array (len(t), dim)",
+                      "replace the placeholder with your code and return the path")
         got = np.asarray(got, np.float64)
         expected = slerp(z0, z1, t)
         expect(ex, got.shape == expected.shape, f"the path has shape {got.shape}, expected {expected.shape}",
@@ -979,15 +1003,9 @@ def check_dct_features(dct_features_fn) -> str:
     images = rng.uniform(-1, 1, size=(3, 6, 5, 1)).astype(np.float32)
     coeffs = dctn(images[..., 0].astype(np.float64), type=2, axes=(1, 2), norm="ortho")
     expected = np.log(np.abs(coeffs) + 1e-4).reshape(3, -1)
-    try:
-        got = dct_features_fn(images)
-    except NotImplementedError:
-        raise
-    except Exception as err:  # noqa: BLE001 - report any mistake as a hint
-        _fail(ex, f"calling it on images of shape {images.shape} raised {err.__class__.__name__}: {err}",
-              "take images (N, H, W, 1), drop the channel axis, transform over axes (1, 2)")
-    if got is None:
-        _fail(ex, "it returns None", "return the features, an array (N, H*W)")
+    got = _answer(ex, f"my_dct_features(images of shape {images.shape})", dct_features_fn, (images,),
+                  "take images (N, H, W, 1), drop the channel axis, transform over axes (1, 2)",
+                  "return the features, an array (N, H*W)")
     g = np.asarray(got, dtype=np.float64)
     if g.shape == (3, 6, 5) or g.shape == (3, 6, 5, 1):
         _fail(ex, f"the features have shape {g.shape}", "flatten each image's coefficients: reshape(len(images), -1)")
@@ -1048,16 +1066,15 @@ def check_clip_and_noise(clip_and_noise_fn) -> str:
               "pass the function itself: check_clip_and_noise(my_clip_and_noise)")
     grads = _clip_cases()
     C, B = 1.0, 8.0
+    got = _answer(ex, "my_clip_and_noise(per_example, 1.0, 0.0, 8.0, rng)", clip_and_noise_fn,
+                  ([g.copy() for g in grads], C, 0.0, B, np.random.default_rng(0)),
+                  "take a list of (batch, ...) arrays and return a list with one array per variable, without the batch axis",
+                  "return the list of noisy averaged gradients")
     try:
-        got = clip_and_noise_fn([g.copy() for g in grads], C, 0.0, B, np.random.default_rng(0))
-    except NotImplementedError:
-        raise
-    except Exception as err:  # noqa: BLE001 - report any mistake as a hint
-        _fail(ex, f"calling it raised {err.__class__.__name__}: {err}",
-              "take a list of (batch, ...) arrays and return a list with one array per variable, without the batch axis")
-    if got is None:
-        _fail(ex, "it returns None", "return the list of noisy averaged gradients")
-    got = [np.asarray(g, np.float64) for g in got]
+        got = [np.asarray(g, np.float64) for g in got]
+    except (TypeError, ValueError) as err:
+        _fail(ex, f"the result is not a list of arrays ({type(err).__name__}: {err})",
+              "return a list with one NumPy array per variable")
     expect(ex, len(got) == 2 and [g.shape for g in got] == [(3, 2), (2,)],
            f"it returns shapes {[g.shape for g in got]}, expected [(3, 2), (2,)]",
            "sum over the batch axis (axis 0): one gradient per variable, not one per example")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import keras
 from keras import layers, ops
+from scipy import linalg
 
 from gan_lessons import checks, losses, metrics, models, training
 
@@ -113,6 +114,7 @@ def test_check_losses_accepts_ours_and_the_library():
     (lambda r, f: ops.sum(ops.softplus(-r)) + ops.sum(ops.softplus(f)), _g_ref, "summed"),
     (lambda r, f: ops.mean(ops.log(ops.sigmoid(f)) + ops.log1p(1 - ops.sigmoid(r)) + ops.log1p(1 - ops.sigmoid(f))),
      _g_ref, "seed's formula"),
+    (_d_ref, lambda f: ops.mean(ops.log1p(1 - ops.sigmoid(f))), "seed's formula log1p"),
     (_d_ref, lambda f: -ops.mean(ops.softplus(f)), "saturating"),
     (_d_ref, lambda f: -_g_ref(f), "sign is flipped"),
     (_d_ref, lambda f: ops.mean(ops.softplus(f)), "label 1"),
@@ -201,6 +203,8 @@ def test_check_ema_update_accepts_ours_and_matches_the_library():
      "min, not max"),
     (lambda a, w, d, t: _ema_ref(a, w, d, t)[:1], "arrays for"),
     (lambda a, w, d, t: None, "None"),
+    (lambda a, w, d, t: 0.5, "float, not a list"),
+    (lambda a, w, d, t: (d * x + (1 - d) * y for x, y in zip(a, w)), "warm-up"),   # a generator is read as a list
 ])
 def test_check_ema_update_names_the_mistake(wrong, hint):
     _raises(hint, checks.check_ema_update, wrong)
@@ -208,7 +212,6 @@ def test_check_ema_update_names_the_mistake(wrong, hint):
 
 # --------------------------------------------------------------------------- lesson 06: FID
 def _fid_parts(a, b):
-    from scipy import linalg
     mu = np.sum((a.mean(0) - b.mean(0)) ** 2)
     sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     return mu, sa, sb, np.real(linalg.sqrtm(sa @ sb))
@@ -230,6 +233,14 @@ def test_check_fid_accepts_ours_and_the_library():
     (lambda a, b: (lambda mu, sa, sb, r: mu)(*_fid_parts(a, b)), "covariance term is missing"),
     (lambda a, b: np.trace(np.cov(a) - 1) + np.sum(a.mean(1)), "rowvar|covariance|expected"),
     (lambda a, b: complex(metrics.fid_from_features(a, b), 1e-3), "complex"),
+    (lambda a, b: (lambda mu, sa, sb, r: mu + np.trace(sa + sb - 2 * linalg.sqrtm(sa) @ linalg.sqrtm(sb)))(
+        *_fid_parts(a, b)), "do not commute"),
+    (lambda a, b: (lambda mu, sa, sb, r: mu + np.trace(sa + sb - 2 * np.sqrt(sa @ sb)))(*_fid_parts(a, b)), "np.sqrt"),
+    (lambda a, b: float("nan"), "gives NaN"),
+    (lambda a, b: (lambda mu, sa, sb, r: mu + np.trace(sa + sb - 2 * np.sqrt(np.abs(sa @ sb))))(*_fid_parts(a, b)),
+     "not np.sqrt of the product"),
+    (lambda a, b: (lambda sa, sb: np.trace(sa @ sb))(np.cov(a), np.cov(b)), "gives the 6 × 6 covariance"),
+    (lambda a, b: np.ones(3), "one number"),
 ])
 def test_check_fid_names_the_mistake(wrong, hint):
     _raises(hint, checks.check_fid, wrong)
