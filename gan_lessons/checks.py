@@ -1119,3 +1119,71 @@ def check_clip_and_noise(clip_and_noise_fn) -> str:
     expect(ex, np.isclose(std, sigma * C2 / B2, rtol=0.05), f"the noise std is {std:.3f}, expected σ·C = {sigma * C2:g}",
            "add rng.normal(0, noise_multiplier * clip_norm, shape) to the clipped sum, then divide by expected_batch_size")
     return passed(ex, f"clipped per example; noise std {std:.3f} ≈ σ·C")
+
+
+# --------------------------------------------------------------------------- lesson 11
+def _flops_test_model():
+    import keras
+    from keras import layers
+
+    return keras.Sequential([keras.Input((8, 8, 3)),
+                             layers.Conv2D(4, 3, strides=2, padding="same"),
+                             layers.Conv2DTranspose(5, 3, strides=2, padding="same", use_bias=False),
+                             layers.Conv2DTranspose(2, 5, strides=1, padding="same"),
+                             layers.Flatten(),
+                             layers.Dense(7)])
+
+
+@exercise_check
+def check_layer_flops(layer_flops_fn) -> str:
+    """Lesson 11: ``layer_flops_fn(layer)`` = a Dense, Conv2D or Conv2DTranspose layer's forward operations
+    per example (a multiply-add counts 2, plus one addition per output value for the bias), against
+    :func:`costs.layer_flops`."""
+    from .costs import layer_flops
+
+    ex = "operations of a layer"
+    expect(ex, callable(layer_flops_fn), f"got {type(layer_flops_fn).__name__}, not a function",
+           "pass the function itself: check_layer_flops(my_layer_flops)")
+    model = _flops_test_model()
+    for layer, row in zip(model.layers, layer_flops(model)):
+        if row["type"] not in ("Dense", "Conv2D", "Conv2DTranspose"):
+            continue
+        inp, out = tuple(layer.input.shape[1:]), tuple(layer.output.shape[1:])
+        call = f"my_layer_flops({row['type']} with input {inp} and output {out})"
+        got = _answer(ex, call, layer_flops_fn, (layer,),
+                      "read the sizes from layer.input.shape, layer.output.shape, layer.kernel_size, layer.filters "
+                      "(layer.units for Dense) and layer.use_bias", "return the number of operations, an int")
+        try:
+            value = float(np.asarray(got, dtype=np.float64).reshape(()))
+        except (TypeError, ValueError):
+            _fail(ex, f"{call} returned {got!r}", "return one number")
+        expected = row["flops"]
+        if value == expected:
+            continue
+        bias = int(np.prod(out)) if layer.use_bias else 0
+        macs = (expected - bias) // 2
+        mistakes = [(macs + bias, "count a multiply-add as two operations (a multiplication and an addition)"),
+                    (2 * macs, "with use_bias=True the layer adds its bias to every output value: one more "
+                               "operation per value of the output")]
+        if row["type"] != "Dense":
+            k = int(np.prod(layer.kernel_size))
+            c_in, c_out = inp[-1], layer.filters
+            at_out, at_in = int(np.prod(out[:2])), int(np.prod(inp[:2]))
+            if row["type"] == "Conv2DTranspose":
+                mistakes.append((2 * k * c_in * c_out * at_out + bias,
+                                 "a transposed convolution works at every *input* position: each input pixel is "
+                                 "spread over a k × k patch of the output"))
+            else:
+                mistakes.append((2 * k * c_in * c_out * at_in + bias,
+                                 "a convolution works at every *output* position: with stride 2 there are a "
+                                 "quarter as many of them as input positions"))
+            kk = layer.kernel_size[0]
+            positions = at_in if row["type"] == "Conv2DTranspose" else at_out
+            mistakes.append((2 * kk * c_in * c_out * positions + bias,
+                             "the kernel has k × k taps (layer.kernel_size is a pair): k², not k"))
+        _known_mistake(ex, value, mistakes, f"{call} is {value:,.0f}, expected {expected:,}", rtol=0, atol=0.5)
+        _fail(ex, f"{call} is {value:,.0f}, expected {expected:,}",
+              "Dense: 2·inputs·units; Conv2D: 2·k²·c_in·c_out at each output position; Conv2DTranspose: the same "
+              "at each input position; plus the output's size when use_bias")
+    return passed(ex, "a convolution, two transposed convolutions and a dense layer, with and without bias")
+

@@ -140,3 +140,67 @@ def test_diff_augment_refuses_bad_input():
         augment.diff_augment(_images(), 0)
     with pytest.raises(ValueError, match="images"):
         augment.diff_augment(np.zeros((4, 4)), keras.random.SeedGenerator(0))
+
+
+SYNC_SCRIPT = """
+import json, numpy as np, tensorflow as tf, keras
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from keras import layers
+from gan_lessons import losses, models, training
+real = tf.random.stateless_uniform((32, 8, 8, 1), seed=[0, 2], minval=-1, maxval=1)
+z = tf.random.stateless_normal((32, 16), seed=[0, 1])
+
+def build(synchronized):
+    g = models.dcgan_generator(latent_dim=16, image_size=8, base_filters=8, seed=1)
+    if synchronized:
+        def swap(layer):
+            if isinstance(layer, layers.BatchNormalization):
+                return layers.BatchNormalization.from_config({**layer.get_config(), "synchronized": True})
+            return layer.__class__.from_config(layer.get_config())
+        twin = keras.models.clone_model(g, clone_function=swap)
+        twin.set_weights(g.get_weights())
+        g = twin
+    return g, models.dcgan_discriminator(image_size=8, base_filters=8, dropout=0.0, seed=2), keras.optimizers.SGD(0.1)
+
+def update(g, d, opt, real, z):
+    with tf.GradientTape() as tape:
+        loss = training.per_replica(losses.discriminator_loss(d(real, training=True), d(g(z, training=True), training=True)))
+    opt.apply_gradients(zip(tape.gradient(loss, d.trainable_variables), d.trainable_variables))
+
+def change(strategy=None, synchronized=False):
+    with (strategy or tf.distribute.get_strategy()).scope():
+        g, d, opt = build(synchronized)
+        opt.build(d.trainable_variables)
+    before = [v.numpy().copy() for v in d.trainable_variables]
+    if strategy is None:
+        tf.function(update)(g, d, opt, real, z)
+    else:
+        halves = strategy.experimental_distribute_values_from_function(
+            lambda ctx: (real[16 * ctx.replica_id_in_sync_group:16 * (ctx.replica_id_in_sync_group + 1)],
+                         z[16 * ctx.replica_id_in_sync_group:16 * (ctx.replica_id_in_sync_group + 1)]))
+        tf.function(lambda b: strategy.run(update, args=(g, d, opt) + tuple(b)))(halves)
+    return [v.numpy() - b for v, b in zip(d.trainable_variables, before)]
+
+one = change()
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+gap = {s: max(float(np.abs(a - b).max()) for a, b in zip(one, change(strategy, s))) for s in (False, True)}
+print(json.dumps({"size": max(float(np.abs(u).max()) for u in one), "per_replica": gap[False], "synchronized": gap[True]}))
+"""
+
+
+def test_two_devices_on_two_halves_equal_one_device_only_with_synchronized_batchnorm():
+    """Lesson 11 section 2: each replica gets a *different* half of the batch; G's BatchNorm must pool its
+    statistics across replicas for the distributed step to equal the one-device step."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", SYNC_SCRIPT], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["size"] > 1e-4
+    assert result["synchronized"] < 1e-5 * result["size"]
+    assert result["per_replica"] > 100 * result["synchronized"] and result["per_replica"] > 1e-3 * result["size"]

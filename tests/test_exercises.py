@@ -41,7 +41,8 @@ def test_an_unwritten_exercise_stops_with_not_implemented_not_a_hint():
 
     for check, args in ((checks.check_generator, (stub,)), (checks.check_losses_from_logits, (stub, stub)),
                         (checks.check_ema_update, (stub,)), (checks.check_fid, (stub,)),
-                        (checks.check_smoothed_d_loss, (stub,)), (checks.check_jsd, (stub,))):
+                        (checks.check_smoothed_d_loss, (stub,)), (checks.check_jsd, (stub,)),
+                        (checks.check_layer_flops, (stub,))):
         with pytest.raises(NotImplementedError):
             check(*args)
 
@@ -267,3 +268,38 @@ def test_check_smoothed_d_loss_accepts_ours_and_the_library():
 ])
 def test_check_smoothed_d_loss_names_the_mistake(wrong, hint):
     _raises(hint, checks.check_smoothed_d_loss, wrong)
+
+
+# --------------------------------------------------------------------------- lesson 11: operations of a layer
+def _flops(layer, *, factor=2, bias=True, transposed_at="input", conv_at="output", taps="k2"):
+    kind = type(layer).__name__
+    inp, out = tuple(layer.input.shape[1:]), tuple(layer.output.shape[1:])
+    extra = int(np.prod(out)) if (bias and layer.use_bias) else 0
+    if kind == "Dense":
+        return factor * inp[-1] * layer.units + extra
+    k = layer.kernel_size[0] * (layer.kernel_size[1] if taps == "k2" else 1)
+    where = transposed_at if kind == "Conv2DTranspose" else conv_at
+    positions = out[0] * out[1] if where == "output" else inp[0] * inp[1]
+    return factor * k * inp[-1] * layer.filters * positions + extra
+
+
+def test_check_layer_flops_accepts_ours():
+    assert "correct" in checks.check_layer_flops(_flops)
+
+
+@pytest.mark.parametrize("options, hint", [
+    (dict(factor=1), "two operations"),
+    (dict(bias=False), "bias"),
+    (dict(transposed_at="output"), r"\*input\* position"),
+    (dict(conv_at="input"), r"\*output\* position"),
+    (dict(taps="k"), "k × k taps"),
+])
+def test_check_layer_flops_names_the_mistake(options, hint):
+    _raises(hint, checks.check_layer_flops, lambda layer: _flops(layer, **options))
+
+
+def test_check_layer_flops_reports_errors_and_non_numbers():
+    _raises("raised AttributeError", checks.check_layer_flops, lambda layer: layer.nonexistent)
+    _raises("None", checks.check_layer_flops, lambda layer: None)
+    _raises("one number", checks.check_layer_flops, lambda layer: "many")
+
