@@ -42,6 +42,7 @@ LESSONS = [
     ("08", "controllable_generation", "Controllable generation", "conditional GAN with labels checked, InfoGAN measured over seeds, latent walks and truncation"),
     ("09", "gans_against_counterfeits", "GANs against counterfeits", "fake detectors, 8-bit fakes, spectral forensics, attribution, anomaly scores, the arms race, measured"),
     ("10", "gans_and_data_privacy", "GANs and data privacy", "memorisation, membership inference, DP-SGD by hand, ε with dp-accounting, the utility it costs"),
+    ("11", "challenges_and_the_road_ahead", "Challenges and the road ahead", "compute cost counted and timed, two devices, bad and small data with DiffAugment, what D looks at, a latent direction; the bibliography"),
 ]
 
 SETUP_TAG = "colab-setup"
