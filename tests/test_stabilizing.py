@@ -67,3 +67,46 @@ def test_remedies_train_on_the_ring_and_are_measured():
         if kw.get("clip_value"):
             w = np.concatenate([np.ravel(v) for v in gan.discriminator.get_weights()])
             assert np.abs(w).max() <= 0.01 + 1e-7
+
+
+def _seeded_mlp(n_in, n_out, seed, width=32, spectral_norm=False):
+    init = lambda i: keras.initializers.GlorotUniform(seed=seed + i)
+    wrap = layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
+    x = keras.Input((n_in,))
+    h = wrap(layers.Dense(width, activation="relu", kernel_initializer=init(0)))(x)
+    return keras.Model(x, wrap(layers.Dense(n_out, kernel_initializer=init(1)))(h))
+
+
+def _ring_gan(seed, g_lr, d_lr, spectral_norm=False, **kw):
+    runtime.seed_everything(seed)          # as lesson 07's run_ring: unseeded initializers (SN's u) repeat too
+    gan = training.GAN(_seeded_mlp(8, 2, seed), _seeded_mlp(2, 1, seed + 10, spectral_norm=spectral_norm),
+                       seed=seed, **kw)
+    gan.compile(keras.optimizers.Adam(d_lr, beta_1=0.5), keras.optimizers.Adam(g_lr, beta_1=0.5),
+                steps_per_execution=5)
+    return gan
+
+
+@pytest.mark.parametrize("kw", [{}, {"loss": "wasserstein", "gp_weight": 10.0, "d_steps": 2},
+                                {"spectral_norm": True}, {"instance_noise": 0.1, "real_label": 0.9}])
+def test_a_compiled_gan_restarted_from_a_fresh_runs_state_repeats_that_run_exactly(kw):
+    # lesson 07 reuses one compiled GAN per design: it copies every state variable of a freshly built,
+    # freshly seeded GAN (other seed, other learning rates) into a GAN that has already trained, and the
+    # run that follows must be the fresh GAN's own run, bit for bit
+    ring = data.toy_2d("ring", 2048, seed=0)
+    used = _ring_gan(seed=0, g_lr=1e-3, d_lr=1e-3, **kw)
+    training.fit_steps(used, ring, 15, batch_size=64, data_seed=0)
+
+    fresh = _ring_gan(seed=3, g_lr=5e-3, d_lr=2e-3, **kw)
+    twin = _ring_gan(seed=3, g_lr=5e-3, d_lr=2e-3, **kw)      # the same fresh start, trained on its own
+    assert not np.array_equal(used.generate(64, seed=5), fresh.generate(64, seed=5))   # the copy has work to do
+    start = fresh.state_variables()
+    for name, variable in used.state_variables().items():
+        variable.assign(start[name])
+    assert used.current_step == 0
+    assert float(used.g_optimizer.learning_rate) == pytest.approx(5e-3)
+    training.fit_steps(used, ring, 20, batch_size=64, data_seed=3)
+    training.fit_steps(twin, ring, 20, batch_size=64, data_seed=3)
+    for a, b in zip(used.generator.get_weights() + used.discriminator.get_weights(),
+                    twin.generator.get_weights() + twin.discriminator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(used.generate(64, seed=5), twin.generate(64, seed=5))
